@@ -1,0 +1,26 @@
+# augaudit workflow: snakemake --cores all   (the same stages as dvc.yaml; see README)
+from snakemake.exceptions import WorkflowError
+
+from augaudit import config as params_schema
+
+
+configfile: "params.yaml"
+
+
+try:
+    params_schema.validate(config, "params.yaml", open("params.yaml").read())
+except params_schema.ConfigError as e:
+    raise WorkflowError(str(e)) from None
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/perturb.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        "results/report",

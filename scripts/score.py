@@ -1,0 +1,10 @@
+"""Entry point of the `score` stage (see augaudit.stages.score)."""
+
+from augaudit import cli
+from augaudit.stages import score
+
+if __name__ == "__main__":
+    p = cli.parser(__doc__)
+    p.add_argument("--variant", required=True)
+    args = p.parse_args()
+    cli.main(args, lambda params: score.run(params, cli.item(params, "variants", args.variant)))

@@ -1,0 +1,164 @@
+"""Load params.yaml, validate it against the JSON schema, and cut out each stage's own keys.
+
+Errors are one line naming the file, the line and the key path, so a typo is found at once by
+Snakemake (which validates at parse time) and by every entry point (which validate before work).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+SCHEMA_PATH = Path(__file__).parent / "schemas" / "params.schema.yaml"
+VARIANT_WEIGHTS = re.compile(r"^results/models/([a-z][a-z0-9_]*)/best\.pt$")
+
+
+class ConfigError(ValueError):
+    """An invalid params file; the message is one line: file:line: key: problem."""
+
+
+def _key_line(text: str, path: list) -> int | None:
+    """1-based line of a key path in the YAML text (deepest key found), for error messages."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if match is None:
+                break
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _dotted(path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _fail(source: str, text: str, path: list, message: str) -> ConfigError:
+    line = _key_line(text, path)
+    where = f"{source}:{line}" if line else source
+    return ConfigError(f"{where}: {_dotted(path)}: {message}")
+
+
+def validate(params: dict, source: str = "params.yaml", text: str | None = None) -> dict:
+    """Check schema and cross-references; return the params unchanged, or raise ConfigError."""
+    text = text if text is not None else yaml.safe_dump(params, sort_keys=False)
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(params),
+                    key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        e = errors[0]
+        raise _fail(source, text, list(e.absolute_path), e.message)
+    _check_references(params, source, text)
+    return params
+
+
+def _check_references(params: dict, source: str, text: str) -> None:
+    from augaudit import perturbations, recipes
+
+    variants = params["variants"]
+    for name, v in variants.items():
+        if v["recipe"] not in params["recipes"]:
+            raise _fail(source, text, ["variants", name, "recipe"],
+                        f"unknown recipe {v['recipe']!r}; recipes are {sorted(params['recipes'])}")
+        if "baseline" in v and v["baseline"] not in variants:
+            raise _fail(source, text, ["variants", name, "baseline"], f"unknown variant {v['baseline']!r}")
+        parent = parent_variant(v)
+        if parent is not None and parent not in variants:
+            raise _fail(source, text, ["variants", name, "init"], f"warm-starts from unknown variant {parent!r}")
+        seen, cur = {name}, parent
+        while cur is not None:
+            if cur in seen:
+                raise _fail(source, text, ["variants", name, "init"], "warm-start chain forms a cycle")
+            seen.add(cur)
+            cur = parent_variant(variants[cur])
+    for name, recipe in params["recipes"].items():
+        for i, spec in enumerate(recipe["albumentations"]):
+            try:
+                recipes.build_transform(spec)
+            except Exception as e:  # Albumentations' own validation: unknown class or bad argument
+                raise _fail(source, text, ["recipes", name, "albumentations", i],
+                            " ".join(str(e).split())[:300]) from None
+    for name, p in params["perturbations"].items():
+        if name not in perturbations.CATALOGUE:
+            raise _fail(source, text, ["perturbations", name],
+                        f"unknown perturbation; known: {', '.join(sorted(perturbations.CATALOGUE))}")
+        ladder = p.get("ladder", perturbations.CATALOGUE[name].ladder)
+        if max(p["severities"]) > len(ladder):
+            raise _fail(source, text, ["perturbations", name, "severities"],
+                        f"severity {max(p['severities'])} is beyond the ladder of {len(ladder)} levels")
+    zones = params["compare"]["zones"]
+    if zones["yellow"] >= zones["red"]:
+        raise _fail(source, text, ["compare", "zones"], "yellow must be below red")
+
+
+def load(path: str | Path = "params.yaml") -> dict:
+    """Read and validate a params file (yaml.safe_load; never executes anything)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: params file not found")
+    text = path.read_text()
+    try:
+        params = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {getattr(e, 'problem', e)}") from None
+    if not isinstance(params, dict):
+        raise ConfigError(f"{path}: expected a mapping of parameters at the top level")
+    return validate(params, str(path), text)
+
+
+def parent_variant(variant: dict) -> str | None:
+    """The variant whose trained weights this one warm-starts from, if any."""
+    m = VARIANT_WEIGHTS.match(variant["init"])
+    return m.group(1) if m else None
+
+
+def train_settings(params: dict, variant: str) -> dict:
+    """Global train settings overlaid with the variant's own."""
+    return {**params["train"], **params["variants"][variant].get("train", {})}
+
+
+def stage_params(params: dict, stage: str, item: str | None = None) -> dict:
+    """The keys a stage reads: recorded in provenance and used as Snakemake's rerun trigger.
+
+    dvc.yaml lists the same keys for each stage; keep the two in step.
+    """
+    p = params
+    if stage == "prepare":
+        sub = {"seed": p["seed"], "dataset": p["dataset"]}
+    elif stage == "train":
+        v = p["variants"][item]
+        sub = {"seed": p["seed"], "device": p["device"], "train": p["train"],
+               f"variants.{item}": v, f"recipes.{v['recipe']}": p["recipes"][v["recipe"]]}
+    elif stage == "perturb":
+        sub = {"seed": p["seed"], "dataset.eval_split": p["dataset"]["eval_split"],
+               f"perturbations.{item}": p["perturbations"][item]}
+    elif stage == "predict":
+        sub = {"device": p["device"], "predict": p["predict"], "dataset.eval_split": p["dataset"]["eval_split"]}
+    elif stage == "score":
+        sub = {"score": p["score"], "perturbations": p["perturbations"]}
+    elif stage == "compare":
+        sub = {"seed": p["seed"], "compare": p["compare"], "variants": p["variants"],
+               "recipes": p["recipes"], "perturbations": p["perturbations"]}
+    elif stage == "report":
+        sub = {"compare": p["compare"], "score.break_drop": p["score"]["break_drop"], "variants": p["variants"]}
+    else:
+        raise KeyError(stage)
+    return copy.deepcopy(sub)

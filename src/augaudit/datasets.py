@@ -1,0 +1,106 @@
+"""YOLO-format datasets: read a data yaml, list images, read and write label files.
+
+A dataset on disk is `images/<split>/*` + `labels/<split>/*.txt` + `data.yaml` (no `path:` key, so
+it resolves next to the yaml, as Ultralytics does). An image's id is its file stem.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from augaudit.files import write_text
+
+IMAGE_SUFFIXES = (".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
+
+
+class DatasetError(ValueError):
+    """Bad dataset input; the message names the file (and line)."""
+
+
+def write_data_yaml(root: Path, names: list[str], splits: list[str]) -> None:
+    data = {split: f"images/{split}" for split in splits}
+    data["names"] = dict(enumerate(names))
+    write_text(root / "data.yaml", yaml.safe_dump(data, sort_keys=False))
+
+
+def read_data_yaml(path: str | Path) -> dict:
+    """Load a data yaml; return {'root': Path, 'names': [..], 'splits': {split: images dir}}."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: data yaml not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise DatasetError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(data, dict) or "names" not in data:
+        raise DatasetError(f"{path}: expected a mapping with a 'names' key")
+    root = Path(data.get("path") or path.parent)
+    if not root.is_absolute():
+        root = (path.parent / root).resolve()
+    names = data["names"]
+    names = [names[k] for k in sorted(names)] if isinstance(names, dict) else list(names)
+    splits = {}
+    for split in ("train", "val", "test"):
+        if data.get(split):
+            images = Path(data[split])
+            splits[split] = images if images.is_absolute() else (root / images).resolve()
+    return {"root": root, "names": names, "splits": splits}
+
+
+def list_images(images_dir: Path) -> list[Path]:
+    return sorted(p for p in Path(images_dir).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def label_path(image: Path) -> Path:
+    """Ultralytics' rule: the last `images` folder of the path becomes `labels`, suffix `.txt`."""
+    parts = list(image.parts)
+    idx = len(parts) - 1 - parts[::-1].index("images")
+    parts[idx] = "labels"
+    return Path(*parts).with_suffix(".txt")
+
+
+def read_labels(path: Path) -> np.ndarray:
+    """(N, 5) float array [class, cx, cy, w, h]; a missing file is a background image (no boxes)."""
+    if not path.exists():
+        return np.zeros((0, 5))
+    rows = []
+    for n, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.split()
+        try:
+            row = [float(v) for v in fields[:5]]
+        except ValueError:
+            raise DatasetError(f"{path}:{n}: expected 'class cx cy w h' numbers, got {line!r}") from None
+        if len(fields) != 5 or row[0] != int(row[0]) or row[0] < 0:
+            raise DatasetError(f"{path}:{n}: expected 'class cx cy w h' (integer class), got {line!r}")
+        rows.append(row)
+    return np.array(rows, dtype=float).reshape(-1, 5)
+
+
+def format_labels(labels: np.ndarray) -> str:
+    return "".join(f"{int(c)} {x:.6f} {y:.6f} {w:.6f} {h:.6f}\n" for c, x, y, w, h in labels)
+
+
+def copy_dataset(data_yaml: str | Path, out: Path) -> None:
+    """Copy a user's YOLO dataset into the standard layout (labels travel with their images)."""
+    info = read_data_yaml(data_yaml)
+    for split, images_dir in info["splits"].items():
+        if not images_dir.is_dir():
+            raise DatasetError(f"{data_yaml}: split {split!r} folder {images_dir} does not exist")
+        for image in list_images(images_dir):
+            rel = image.relative_to(images_dir)
+            dst = out / "images" / split / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(image, dst)
+            src_label = label_path(image)
+            if src_label.exists():
+                read_labels(src_label)  # fail early, naming the file and line
+                lab = out / "labels" / split / rel.with_suffix(".txt")
+                lab.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src_label, lab)
+    write_data_yaml(out, info["names"], list(info["splits"]))

@@ -1,0 +1,81 @@
+"""Process set-up every stage shares: offline Ultralytics, device choice and seeding.
+
+Ultralytics and Albumentations read their environment at import time, so `offline()` must run before
+either is imported; every stage calls it first. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+_OFFLINE_DONE = False
+
+
+def config_dir() -> Path:
+    """The project-local Ultralytics config folder (never the user's home), ignored by git."""
+    return Path(os.environ.get("AUGAUDIT_CONFIG_DIR", Path.cwd() / ".config")).resolve()
+
+
+def offline() -> None:
+    """Make Ultralytics and Albumentations run with no network: no hub, fonts, updates or telemetry."""
+    global _OFFLINE_DONE
+    if _OFFLINE_DONE:
+        return
+    cfg = config_dir()
+    os.environ["YOLO_CONFIG_DIR"] = str(cfg)
+    os.environ["YOLO_OFFLINE"] = "1"
+    os.environ["YOLO_AUTOINSTALL"] = "false"
+    os.environ["YOLO_VERBOSE"] = os.environ.get("YOLO_VERBOSE", "true")
+    os.environ["NO_ALBUMENTATIONS_UPDATE"] = "1"
+    os.environ["MPLBACKEND"] = "Agg"
+    fonts = cfg / "Ultralytics"
+    fonts.mkdir(parents=True, exist_ok=True)
+    import matplotlib
+
+    ttf = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    for name in ("Arial.ttf", "Arial.Unicode.ttf"):  # Ultralytics fetches these fonts unless present
+        if not (fonts / name).exists():
+            tmp = fonts / f".{name}.tmp"
+            shutil.copyfile(ttf, tmp)
+            os.replace(tmp, fonts / name)
+    from ultralytics import settings
+
+    settings.update(sync=False, dvc=False, mlflow=False, wandb=False, tensorboard=False, clearml=False,
+                    comet=False, raytune=False, vscode_msg=False, openvino_msg=False,
+                    runs_dir=str(cfg / "runs"), weights_dir=str(cfg / "weights"), datasets_dir=str(cfg / "datasets"))
+    _OFFLINE_DONE = True
+
+
+def resolve_device(requested: str) -> str:
+    """Map `auto` to CUDA when present, else CPU; a CUDA request with no CUDA is an error, never a fallback."""
+    import torch
+
+    requested = str(requested)
+    if requested == "auto":
+        return "0" if torch.cuda.is_available() else "cpu"
+    if requested == "cpu":
+        return "cpu"
+    if not torch.cuda.is_available():
+        raise RuntimeError(f"device: {requested!r} was requested but CUDA is not available on this machine")
+    return "0" if requested == "cuda" else requested.removeprefix("cuda:")
+
+
+def derive_seed(seed: int, *parts: object) -> int:
+    """A stable 32-bit seed from the global seed and the item's identity (stage, names, indices)."""
+    text = "/".join([str(seed), *map(str, parts)])
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch for code that draws from global generators."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)

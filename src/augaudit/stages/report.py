@@ -1,0 +1,94 @@
+"""report: results/report/index.html — one self-contained page (Altair inlined, no CDN) + PNG figures.
+
+Every number on the page comes from results/summary (which records its own inputs' hashes), and the
+provenance table at the bottom names the dataset, models, recipes, code and packages behind it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+
+from augaudit import charts, config, provenance
+from augaudit.files import atomic_dir, write_text
+from augaudit.stages.compare import OUT as SUMMARY
+from augaudit.stages.train import out_dir as model_dir
+from augaudit.testsets import CLEAN
+
+OUT = Path("results/report")
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, float_format=lambda v: f"{v:.3g}", border=0, classes="table")
+
+
+def _metrics_frame(metrics: dict) -> pd.DataFrame:
+    rows = []
+    for variant, m in metrics.items():
+        rows.append({"variant": variant, "map50_clean": m["map50_clean"], "map_clean": m["map_clean"],
+                     "mPC": m["mPC"], "rPC": m["rPC"], "risk": m["risk"]["risk"],
+                     "risk_low": m["risk"]["risk_low"], "risk_high": m["risk"]["risk_high"]})
+    return pd.DataFrame(rows)
+
+
+def _factor_frame(metrics: dict) -> pd.DataFrame:
+    return pd.DataFrame([{"variant": v, "factor": f, **r} for v, m in metrics.items()
+                         for f, r in m["risk_by_factor"].items()])
+
+
+def _provenance_frame(variants: list[str]) -> pd.DataFrame:
+    rows = []
+    clean = json.loads((CLEAN / "provenance.json").read_text())
+    rows.append({"item": "dataset (data/clean)", "sha256": provenance.hash_path(CLEAN)[:16],
+                 "detail": json.dumps(clean["params"].get("dataset", {}).get("source"))})
+    for v in variants:
+        folder = model_dir(v)
+        rec = json.loads((folder / "recipe.json").read_text())
+        prov = json.loads((folder / "provenance.json").read_text())
+        rows.append({"item": f"model {v}", "sha256": provenance.hash_path(folder / "best.pt")[:16],
+                     "detail": f"recipe {rec['name']} ({len(rec['albumentations']['transform']['transforms'])} "
+                               f"transforms), device {prov['device']['device']}"})
+    code = provenance.code_version()
+    rows.append({"item": "code", "sha256": code["source_sha256"][:16],
+                 "detail": f"augaudit {code['augaudit']}, git {code.get('git_commit')}"})
+    rows.append({"item": "packages", "sha256": "",
+                 "detail": ", ".join(f"{k} {v}" for k, v in provenance.package_versions().items())})
+    return pd.DataFrame(rows)
+
+
+def run(params: dict) -> Path:
+    zones = params["compare"]["zones"]
+    summary = pd.read_csv(SUMMARY / "summary.csv")
+    metrics = json.loads((SUMMARY / "metrics.json").read_text())
+    audit = pd.DataFrame(json.loads((SUMMARY / "audit.json").read_text()))
+    figures = {
+        "risk_by_factor": charts.risk_by_factor(_factor_frame(metrics)),
+        "risk_vs_severity": charts.risk_vs_severity(summary, zones),
+        "map_vs_risk": charts.map_vs_risk(_metrics_frame(metrics)),
+    }
+    if not audit.empty:
+        figures["audit"] = charts.audit_heatmap(audit)
+    page = alt.vconcat(*figures.values()).resolve_scale(color="independent")
+    doc = page.to_html(inline=True)
+    tables = [("Variants", _metrics_frame(metrics))]
+    if not audit.empty:
+        tables.append(("Augmentation audit (per factor)",
+                       audit[audit["level"] == "factor"][["variant", "baseline", "recipe", "name", "targeted",
+                                                          "difference", "low", "high", "verdict"]]))
+    tables.append(("Provenance", _provenance_frame(list(params["variants"]))))
+    body = "".join(f"<h2>{html.escape(title)}</h2>{_table(frame)}" for title, frame in tables)
+    head = "<h1>augaudit report</h1><p>Risk = percent of images whose F1 dropped by at least " \
+           f"{params['score']['break_drop']} under a test; intervals are {params['compare']['confidence']:.0%} " \
+           "image-level bootstrap.</p>"
+    doc = doc.replace("<body>", "<body>" + head, 1).replace("</body>", body + "</body>", 1)
+    with atomic_dir(OUT) as tmp:
+        write_text(tmp / "index.html", doc)
+        (tmp / "figures").mkdir()
+        for name, chart in figures.items():
+            chart.save(str(tmp / "figures" / f"{name}.png"), scale_factor=1.0)
+        provenance.write(tmp, "report", {"summary": SUMMARY}, config.stage_params(params, "report"), None)
+    return OUT

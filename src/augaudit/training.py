@@ -1,0 +1,58 @@
+"""Train one variant with Ultralytics: recipe injection, warm start, offline, verified augmentation.
+
+Ultralytics writes a label cache beside every dataset it reads, so training reads data/clean through
+a scratch folder of symlinks: the cache lands there and the DVC-tracked dataset stays untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import yaml
+
+from augaudit import recipes
+
+
+class _Capture(logging.Handler):
+    """Collects Ultralytics' log messages so the run can check what it actually applied."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def stage_dataset(clean: Path, scratch: Path) -> Path:
+    """A data yaml in `scratch` whose image and label folders are symlinks into the clean dataset."""
+    for kind in ("images", "labels"):
+        (scratch / kind).mkdir(parents=True)
+        for split in ("train", "val"):
+            (scratch / kind / split).symlink_to((clean / kind / split).resolve(), target_is_directory=True)
+    data = yaml.safe_load((clean / "data.yaml").read_text())
+    staged = {"path": str(scratch.resolve()), "train": "images/train", "val": "images/val", "names": data["names"]}
+    (scratch / "data.yaml").write_text(yaml.safe_dump(staged, sort_keys=False))
+    return scratch / "data.yaml"
+
+
+def train(init: str, data_yaml: Path, recipe: dict, settings: dict, seed: int, device: str, workdir: Path) -> dict:
+    """Train from `init` (architecture yaml or checkpoint); return paths and the serialised recipe."""
+    from ultralytics import YOLO
+
+    transforms, switches = recipes.build(recipe)
+    capture = _Capture()
+    logger = logging.getLogger("ultralytics")
+    logger.addHandler(capture)
+    try:
+        model = YOLO(init)
+        model.train(data=str(data_yaml), augmentations=transforms, **switches, **settings, seed=seed,
+                    deterministic=True, device=device, amp=False, plots=False, project=str(workdir.resolve()),
+                    name="run", exist_ok=True, verbose=True, val=True)
+    finally:
+        logger.removeHandler(capture)
+    recipes.check_applied(capture.lines, transforms)
+    run_dir = workdir / "run"
+    return {"best": run_dir / "weights" / "best.pt", "results": run_dir / "results.csv",
+            "recipe": recipes.serialise(transforms), "log": capture.lines}

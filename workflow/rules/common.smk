@@ -1,0 +1,15 @@
+# Shared helpers: code files per stage (a code change re-runs its stage, as in dvc.yaml) and params.
+from augaudit.config import stage_params
+
+VARIANTS = list(config["variants"])
+PERTURBATIONS = list(config["perturbations"])
+SRC = "src/augaudit"
+
+wildcard_constraints:
+    variant="[a-z][a-z0-9_]*",
+    perturbation="[a-z][a-z0-9_]*",
+
+
+def code(stage, *modules):
+    """The entry script, the stage module and the library modules a stage runs."""
+    return [f"scripts/{stage}.py", f"{SRC}/stages/{stage}.py"] + [f"{SRC}/{m}.py" for m in modules]

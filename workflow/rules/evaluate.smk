@@ -1,0 +1,47 @@
+def test_data(wc):
+    return "data/clean" if wc.perturbation == "clean" else f"data/perturbed/{wc.perturbation}"
+
+
+rule predict:
+    input:
+        code=code("predict", "inference", "testsets"),
+        model="results/models/{variant}/best.pt",
+        data=test_data,
+    output:
+        directory("results/predictions/{variant}/{perturbation}"),
+    params:
+        stage=lambda wc: stage_params(config, "predict"),
+    log:
+        "logs/predict/{variant}/{perturbation}.log",
+    shell:
+        "python scripts/predict.py --variant {wildcards.variant} --perturbation {wildcards.perturbation} > {log} 2>&1"
+
+
+rule score:
+    input:
+        code=code("score", "metrics", "risk", "testsets"),
+        predictions=expand("results/predictions/{{variant}}/{perturbation}", perturbation=["clean", *PERTURBATIONS]),
+        data="data/clean",
+        perturbed=expand("data/perturbed/{perturbation}", perturbation=PERTURBATIONS),
+    output:
+        directory("results/scores/{variant}"),
+    params:
+        stage=lambda wc: stage_params(config, "score"),
+    log:
+        "logs/score/{variant}.log",
+    shell:
+        "python scripts/score.py --variant {wildcards.variant} > {log} 2>&1"
+
+
+rule compare:
+    input:
+        code=code("compare", "risk"),
+        scores=expand("results/scores/{variant}", variant=VARIANTS),
+    output:
+        directory("results/summary"),
+    params:
+        stage=lambda wc: stage_params(config, "compare"),
+    log:
+        "logs/compare.log",
+    shell:
+        "python scripts/compare.py > {log} 2>&1"

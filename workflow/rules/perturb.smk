@@ -1,0 +1,13 @@
+rule perturb:
+    input:
+        code=code("perturb", "perturbations", "datasets"),
+        data="data/clean",
+    output:
+        directory("data/perturbed/{perturbation}"),
+    params:
+        stage=lambda wc: stage_params(config, "perturb", wc.perturbation),
+    threads: workflow.cores
+    log:
+        "logs/perturb/{perturbation}.log",
+    shell:
+        "python scripts/perturb.py --perturbation {wildcards.perturbation} > {log} 2>&1"

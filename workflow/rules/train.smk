@@ -1,0 +1,15 @@
+rule train:
+    input:
+        code=code("train", "training", "recipes"),
+        data="data/clean",
+        init=lambda wc: config["variants"][wc.variant]["init"],
+    output:
+        model="results/models/{variant}/best.pt",
+        recipe="results/models/{variant}/recipe.json",
+        results="results/models/{variant}/results.csv",
+    params:
+        stage=lambda wc: stage_params(config, "train", wc.variant),
+    log:
+        "logs/train/{variant}.log",
+    shell:
+        "python scripts/train.py --variant {wildcards.variant} > {log} 2>&1"
