@@ -15,8 +15,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-# Files tools leave inside datasets that are not data (Ultralytics' label cache); never hashed.
-IGNORED_SUFFIXES = (".cache",)
+# Files tools leave inside outputs that are not data (Ultralytics' label cache, Snakemake's
+# directory-output timestamp); never hashed. .dvcignore lists the same.
+IGNORED_SUFFIXES = (".cache", ".snakemake_timestamp")
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:

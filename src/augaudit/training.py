@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from augaudit import recipes
+from augaudit.files import IGNORED_SUFFIXES
 
 
 class _Capture(logging.Handler):
@@ -26,11 +27,18 @@ class _Capture(logging.Handler):
 
 
 def stage_dataset(clean: Path, scratch: Path) -> Path:
-    """A data yaml in `scratch` whose image and label folders are symlinks into the clean dataset."""
+    """A data yaml in `scratch` over per-file symlinks into the clean dataset.
+
+    Folders are real (Ultralytics resolves folder paths, which would lead it back into data/clean) and
+    files are links (it globs them without resolving), so its label cache is written into `scratch`.
+    """
     for kind in ("images", "labels"):
-        (scratch / kind).mkdir(parents=True)
         for split in ("train", "val"):
-            (scratch / kind / split).symlink_to((clean / kind / split).resolve(), target_is_directory=True)
+            folder = scratch / kind / split
+            folder.mkdir(parents=True)
+            for f in sorted((clean / kind / split).iterdir()):
+                if not f.name.endswith(IGNORED_SUFFIXES):
+                    (folder / f.name).symlink_to(f.resolve())
     data = yaml.safe_load((clean / "data.yaml").read_text())
     staged = {"path": str(scratch.resolve()), "train": "images/train", "val": "images/val", "names": data["names"]}
     (scratch / "data.yaml").write_text(yaml.safe_dump(staged, sort_keys=False))

@@ -9,6 +9,7 @@ rule train:
         results="results/models/{variant}/results.csv",
     params:
         stage=lambda wc: stage_params(config, "train", wc.variant),
+    threads: workflow.cores
     log:
         "logs/train/{variant}.log",
     shell:

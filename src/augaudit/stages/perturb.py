@@ -19,6 +19,8 @@ from augaudit import config, datasets, perturbations, provenance, runtime
 from augaudit.files import atomic_dir, sha256_bytes, sha256_file, write_text
 from augaudit.testsets import CLEAN, PERTURBED
 
+CHUNK = 16  # images per task sent to a worker
+
 
 def _one(job: tuple) -> dict:
     """Perturb one image at one severity; write image + labels; return its manifest row."""
@@ -38,6 +40,15 @@ def _one(job: tuple) -> dict:
             "output_sha256": sha256_bytes(png), "boxes_in": len(labels), "boxes_out": len(moved)}
 
 
+def _map(jobs: list[tuple], workers: int) -> list[dict]:
+    """Run jobs in order over a process pool; small sets stay in-process (a pool costs seconds to start)."""
+    workers = min(workers, -(-len(jobs) // CHUNK))
+    if workers <= 1:
+        return [_one(job) for job in jobs]
+    with get_context("spawn").Pool(workers) as pool:
+        return list(pool.imap(_one, jobs, chunksize=CHUNK))
+
+
 def run(params: dict, name: str, workers: int | None = None) -> Path:
     spec = params["perturbations"][name]
     ladder = spec.get("ladder")
@@ -53,8 +64,7 @@ def run(params: dict, name: str, workers: int | None = None) -> Path:
                 (tmp / str(severity) / kind).mkdir(parents=True)
             jobs += [(name, severity, ladder, runtime.derive_seed(params["seed"], "perturb", name, severity, im.stem),
                       im, tmp / str(severity)) for im in images]
-        with get_context("spawn").Pool(workers or os.cpu_count()) as pool:
-            rows = list(pool.imap(_one, jobs, chunksize=16))
+        rows = _map(jobs, workers or os.cpu_count() or 1)
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()

@@ -84,7 +84,11 @@ def run(params: dict) -> Path:
     head = "<h1>augaudit report</h1><p>Risk = percent of images whose F1 dropped by at least " \
            f"{params['score']['break_drop']} under a test; intervals are {params['compare']['confidence']:.0%} " \
            "image-level bootstrap.</p>"
-    doc = doc.replace("<body>", "<body>" + head, 1).replace("</body>", body + "</body>", 1)
+    # The inlined Vega bundle itself contains "<body>" strings: the page's own tags are the last ones.
+    before, tag, after = doc.rpartition("<body>")
+    doc = before + tag + head + after
+    before, tag, after = doc.rpartition("</body>")
+    doc = before + body + tag + after
     with atomic_dir(OUT) as tmp:
         write_text(tmp / "index.html", doc)
         (tmp / "figures").mkdir()

@@ -1,0 +1,95 @@
+"""Shared fixtures: the repository, a tiny params set, and a copy of the project to run engines in."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+PROJECT_FILES = ["Snakefile", "dvc.yaml", ".dvcignore", "workflow", "scripts", "src", "models"]
+NETWORK_GUARD = '''
+import socket, os
+_log = os.environ["AUGAUDIT_NETWORK_LOG"]
+_orig = socket.socket.connect
+def _guard(self, address):
+    if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in ("127.0.0.1", "::1", "localhost"):
+        with open(_log, "a") as f:
+            f.write(f"{os.getpid()} {address!r}\\n")
+        raise OSError(f"augaudit test: network connection to {address!r} blocked")
+    return _orig(self, address)
+socket.socket.connect = _guard
+'''
+
+
+def default_params() -> dict:
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def tiny_params() -> dict:
+    """The default params shrunk to seconds: few tiny images, one epoch, 6 perturbations × 2 severities."""
+    p = copy.deepcopy(default_params())
+    p["dataset"]["synthetic"].update(imgsz=64, train=16, val=8, test=8)
+    p["train"].update(imgsz=64, epochs=1, batch=8, nbs=8, workers=0)
+    p["variants"]["flips"]["train"] = {"epochs": 1, "lr0": 0.002, "warmup_epochs": 0}
+    keep = ["gaussian_blur", "gaussian_noise", "brightness", "rotate", "vflip", "fog"]
+    p["perturbations"] = {k: {"severities": [1, 2] if k != "vflip" else [1]} for k in keep}
+    p["predict"].update(imgsz=64, batch=4)
+    p["compare"]["bootstrap"] = 200
+    return p
+
+
+def make_project(dest: Path, params: dict) -> Path:
+    """A runnable copy of the project (code + workflow files) with its own params, git and DVC."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(src, dest / name)
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (dest / ".gitignore").write_text((ROOT / ".gitignore").read_text())
+    env = engine_env(dest)
+    subprocess.run(["git", "init", "-q"], cwd=dest, check=True, env=env)
+    subprocess.run(["dvc", "init", "-q"], cwd=dest, check=True, env=env)
+    subprocess.run(["dvc", "config", "core.analytics", "false"], cwd=dest, check=True, env=env)
+    return dest
+
+
+def engine_env(project: Path, block_network: bool = False) -> dict:
+    """Environment for engine runs: the venv first on PATH, optionally with outbound sockets blocked."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["DVC_NO_ANALYTICS"] = "1"
+    env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"] = "augaudit-tests"
+    env["GIT_AUTHOR_EMAIL"] = env["GIT_COMMITTER_EMAIL"] = "tests@augaudit.invalid"
+    if block_network:
+        guard = project / ".network-guard"
+        guard.mkdir(exist_ok=True)
+        (guard / "sitecustomize.py").write_text(NETWORK_GUARD)
+        env["PYTHONPATH"] = f"{guard}{os.pathsep}{env.get('PYTHONPATH', '')}"
+        env["AUGAUDIT_NETWORK_LOG"] = str(project / "network.log")
+    return env
+
+
+def run(cmd: list[str], cwd: Path, env: dict | None = None, check: bool = True, timeout: int = 1800):
+    result = subprocess.run(cmd, cwd=cwd, env=env or engine_env(cwd), capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n"
+                             f"{result.stderr[-4000:]}")
+    return result
+
+
+@pytest.fixture
+def shared() -> Path:
+    if not (SHARED / "datasets").is_dir():
+        pytest.skip(f"{SHARED} is absent: the shared datasets and weights are not available here")
+    return SHARED

@@ -1,0 +1,112 @@
+"""The whole DAG on a tiny config through both real engines, with outbound network blocked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from augaudit.files import hash_path
+
+from conftest import engine_env, make_project, run, tiny_params
+
+pytestmark = pytest.mark.e2e
+
+STAGE_OUTPUTS = ["data/clean", "data/perturbed/fog", "results/models/flips", "results/predictions/mixed/clean",
+                 "results/predictions/baseline/rotate", "results/scores/baseline", "results/summary", "results/report"]
+
+
+@pytest.fixture(scope="module")
+def snakemake_run(tmp_path_factory) -> Path:
+    project = make_project(tmp_path_factory.mktemp("snakemake"), tiny_params())
+    run(["snakemake", "--cores", "2"], project, engine_env(project, block_network=True))
+    return project
+
+
+@pytest.fixture(scope="module")
+def dvc_run(tmp_path_factory) -> Path:
+    project = make_project(tmp_path_factory.mktemp("dvc"), tiny_params())
+    run(["dvc", "repro"], project, engine_env(project, block_network=True))
+    return project
+
+
+@pytest.mark.parametrize("engine", ["snakemake_run", "dvc_run"])
+def test_engine_runs_offline_and_writes_every_output(engine, request):
+    project = request.getfixturevalue(engine)
+    assert not (project / "network.log").exists(), (project / "network.log").read_text()
+    for out in STAGE_OUTPUTS:
+        assert (project / out / "provenance.json").is_file(), f"{out} has no provenance.json"
+    prov = json.loads((project / "results/models/flips/provenance.json").read_text())
+    assert prov["inputs"]["init"]["path"] == "results/models/baseline/best.pt"
+    assert set(prov) >= {"inputs", "params", "code", "packages", "device", "seed"}
+    assert prov["params"]["variants.flips"]["recipe"] == "flips"
+    assert prov["packages"]["ultralytics-opencv-headless"] and prov["code"]["source_sha256"]
+
+
+def test_both_engines_produce_the_same_outputs(snakemake_run, dvc_run):
+    for out in ["data/clean", *(f"data/perturbed/{p}" for p in tiny_params()["perturbations"])]:
+        assert hash_path(snakemake_run / out) == hash_path(dvc_run / out), out
+    a = pd.read_csv(snakemake_run / "results/summary/summary.csv")
+    b = pd.read_csv(dvc_run / "results/summary/summary.csv")
+    pd.testing.assert_frame_equal(a, b)
+    assert json.loads((snakemake_run / "results/summary/audit.json").read_text()) == \
+        json.loads((dvc_run / "results/summary/audit.json").read_text())
+
+
+def test_contracts(snakemake_run):
+    params = tiny_params()
+    preds = pd.read_parquet(snakemake_run / "results/predictions/baseline/clean/0.parquet")
+    assert list(preds.columns) == ["image_id", "class_id", "score", "x1", "y1", "x2", "y2"]
+    per_image = pd.read_parquet(snakemake_run / "results/scores/mixed/per_image.parquet")
+    assert list(per_image.columns) == ["variant", "test", "perturbation", "factor", "severity", "image_id",
+                                       "tp", "fp", "fn", "f1", "broken"]
+    n_tests = 1 + sum(len(p["severities"]) for p in params["perturbations"].values())
+    n_images = params["dataset"]["synthetic"]["test"]
+    assert len(per_image) == n_tests * n_images  # images without detections still appear
+    summary = pd.read_csv(snakemake_run / "results/summary/summary.csv")
+    assert list(summary.columns) == ["variant", "perturbation", "factor", "severity", "map50", "map50_95", "risk",
+                                     "risk_low", "risk_high", "n_images"]
+    assert set(summary["variant"]) == set(params["variants"])
+    assert (summary["risk_low"] <= summary["risk"]).all() and (summary["risk"] <= summary["risk_high"]).all()
+    metrics = json.loads((snakemake_run / "results/summary/metrics.json").read_text())
+    for m in metrics.values():
+        assert {"map_clean", "mPC", "rPC", "risk", "risk_by_factor", "breaking_points"} <= set(m)
+        assert len(m["risk_by_factor"]) >= 4
+    audit = json.loads((snakemake_run / "results/summary/audit.json").read_text())
+    assert {row["variant"] for row in audit} == {"mixed", "flips"}
+    assert {row["verdict"] for row in audit} <= {"helped", "no effect", "backfired"}
+
+
+def test_recipes_were_applied_by_ultralytics(snakemake_run):
+    log = (snakemake_run / "results/models/mixed/train.log").read_text()
+    assert "albumentations: GaussianBlur(p=0.3" in log and "RandomFog(p=0.1" in log
+    recipe = json.loads((snakemake_run / "results/models/flips/recipe.json").read_text())
+    names = [t["__class_fullname__"] for t in recipe["albumentations"]["transform"]["transforms"]]
+    assert names == ["HorizontalFlip", "VerticalFlip"]
+
+
+def test_geometric_perturbation_moves_the_boxes(snakemake_run):
+    clean = snakemake_run / "data/clean/labels/test"
+    flipped = snakemake_run / "data/perturbed/vflip/1/labels"
+    for label in sorted(clean.glob("*.txt")):
+        a = np.loadtxt(label, ndmin=2)
+        b = np.loadtxt(flipped / label.name, ndmin=2)
+        np.testing.assert_allclose(b[:, 2], 1 - a[:, 2], atol=2e-6)
+        np.testing.assert_allclose(b[:, [0, 1, 3, 4]], a[:, [0, 1, 3, 4]], atol=2e-6)
+
+
+def test_report_is_self_contained(snakemake_run):
+    page = (snakemake_run / "results/report/index.html").read_text()
+    assert "vega-embed" in page or "vegaEmbed" in page
+    assert "cdn.jsdelivr" not in page and 'src="http' not in page
+    for title in ["Risk per factor", "Risk vs severity per perturbation", "Augmentation audit", "Provenance"]:
+        assert title in page
+    assert (snakemake_run / "results/report/figures/risk_by_factor.png").stat().st_size > 1000
+
+
+def test_second_snakemake_run_does_nothing(snakemake_run):
+    out = run(["snakemake", "--cores", "2", "-n"], snakemake_run)
+    assert "Nothing to be done" in out.stdout + out.stderr

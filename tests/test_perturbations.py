@@ -1,0 +1,284 @@
+"""The perturbation catalogue: coverage, determinism, box geometry against independent maths,
+imagecorruptions' ladders, and the closed forms and samplers that stand in for its code."""
+
+import os
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from augaudit import gallery as gallery_mod  # noqa: E402
+from augaudit import perturbations as P  # noqa: E402
+from augaudit.synthetic import make_image  # noqa: E402
+
+REQUIRED = {
+    "blur": {"gaussian_blur", "motion_blur", "defocus_blur", "zoom_blur", "glass_blur"},
+    "noise": {"gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "iso_noise"},
+    "quality": {"jpeg_compression", "pixelate", "pixel_dropout", "packet_loss"},
+    "lighting": {"brightness", "darken", "contrast", "gamma", "shadow"},
+    "colour": {"grayscale", "hue_shift", "saturate", "channel_shuffle"},
+    "geometry": {"hflip", "vflip", "rotate", "scale", "translate", "perspective", "elastic_transform"},
+    "occlusion": {"coarse_dropout", "grid_dropout", "random_erasing"},
+    "weather": {"fog", "rain", "snow", "frost", "sun_flare"},
+}
+SINGLE_LEVEL = {"hflip", "vflip", "grayscale", "channel_shuffle"}
+
+# Copied from imagecorruptions 1.1.2 (corruptions.py), severities 1..5.
+IMAGECORRUPTIONS_LADDERS = {
+    "gaussian_noise": [.08, .12, 0.18, 0.26, 0.38],
+    "shot_noise": [60, 25, 12, 5, 3],
+    "impulse_noise": [.03, .06, .09, 0.17, 0.27],
+    "speckle_noise": [.15, .2, 0.35, 0.45, 0.6],
+    "gaussian_blur": [1, 2, 3, 4, 6],
+    "glass_blur": [(0.7, 1, 2), (0.9, 2, 1), (1, 2, 3), (1.1, 3, 2), (1.5, 4, 2)],
+    "defocus_blur": [(3, 0.1), (4, 0.5), (6, 0.5), (8, 0.5), (10, 0.5)],
+    "motion_blur": [(10, 3), (15, 5), (15, 8), (15, 12), (20, 15)],
+    "zoom_blur": [(1.11, 0.01), (1.16, 0.01), (1.21, 0.02), (1.26, 0.02), (1.31, 0.03)],  # np.arange(1, max, step)
+    "fog": [(1.5, 2), (2., 2), (2.5, 1.7), (2.5, 1.5), (3., 1.4)],
+    "frost": [(1, 0.4), (0.8, 0.6), (0.7, 0.7), (0.65, 0.7), (0.6, 0.75)],
+    "snow": [(0.1, 0.3, 3, 0.5, 10, 4, 0.8), (0.2, 0.3, 2, 0.5, 12, 4, 0.7), (0.55, 0.3, 4, 0.9, 12, 8, 0.7),
+             (0.55, 0.3, 4.5, 0.85, 12, 8, 0.65), (0.55, 0.3, 2.5, 0.85, 12, 12, 0.55)],
+    "spatter": [(0.65, 0.3, 4, 0.69, 0.6, 0), (0.65, 0.3, 3, 0.68, 0.6, 0), (0.65, 0.3, 2, 0.68, 0.5, 0),
+                (0.65, 0.3, 1, 0.65, 1.5, 1), (0.67, 0.4, 1, 0.65, 1.5, 1)],
+    "contrast": [0.4, .3, .2, .1, .05],
+    "brightness": [.1, .2, .3, .4, .5],
+    "saturate": [(0.3, 0), (0.1, 0), (2, 0), (5, 0.1), (20, 0.2)],
+    "jpeg_compression": [25, 18, 15, 10, 7],
+    "pixelate": [0.6, 0.5, 0.4, 0.3, 0.25],
+    "elastic_transform": [250 * 0.05, 250 * 0.065, 250 * 0.085, 250 * 0.1, 250 * 0.12],
+}
+
+
+@pytest.fixture(scope="module")
+def scene():
+    """A synthetic non-square RGB image (so transposed axes show) and its labels."""
+    img_bgr, labels = make_image(seed=0, size=96, max_objects=4, distractors=3)
+    img = cv2.resize(cv2.cvtColor(img_bgr, cv2.COLOR_BGR2RGB), (96, 72), interpolation=cv2.INTER_AREA)
+    return img, np.array(labels, dtype=float).reshape(-1, 5)
+
+
+def test_catalogue_covers_every_factor():
+    assert len(P.CATALOGUE) >= 30
+    by_factor = {f: {n for n, p in P.CATALOGUE.items() if p.factor == f} for f in P.FACTORS}
+    for factor, names in REQUIRED.items():
+        assert names <= by_factor[factor], (factor, names - by_factor[factor])
+    assert all(p.factor in P.FACTORS and p.name == n for n, p in P.CATALOGUE.items())
+
+
+def test_ladders_have_five_levels_unless_binary():
+    for name, p in P.CATALOGUE.items():
+        assert len(p.ladder) == (1 if name in SINGLE_LEVEL else 5), name
+
+
+def test_imagecorruptions_counterparts_use_its_ladders():
+    mapped = {p.imagecorruptions: p for p in P.CATALOGUE.values() if p.imagecorruptions}
+    assert set(mapped) == set(IMAGECORRUPTIONS_LADDERS)
+    for ic_name, ladder in IMAGECORRUPTIONS_LADDERS.items():
+        ours = mapped[ic_name].ladder
+        assert np.allclose(np.array(ours, dtype=float), np.array(ladder, dtype=float)), ic_name
+    assert all(p.note for p in mapped.values() if p.name in {"frost", "zoom_blur"})
+
+
+@pytest.mark.parametrize("name", sorted(P.CATALOGUE))
+def test_every_severity_is_uint8_deterministic_and_pure(name, scene):
+    img, labels = scene
+    img_before, labels_before = img.copy(), labels.copy()
+    p = P.CATALOGUE[name]
+    for severity in range(1, len(p.ladder) + 1):
+        out, out_labels = P.apply(name, img, labels, severity, seed=3)
+        assert out.dtype == np.uint8 and out.shape == img.shape
+        assert out_labels.ndim == 2 and out_labels.shape[1] == 5
+        again, again_labels = P.apply(name, img, labels, severity, seed=3)
+        assert again.tobytes() == out.tobytes() and np.array_equal(again_labels, out_labels)
+        others = {P.apply(name, img, labels, severity, seed=s)[0].tobytes() for s in (4, 5, 6)}
+        seed_matters = others != {out.tobytes()}  # three seeds: channel_shuffle has only five outcomes
+        assert seed_matters == p.stochastic, (name, severity)
+        assert not np.array_equal(out, img), (name, severity)
+    assert np.array_equal(img, img_before) and np.array_equal(labels, labels_before)
+
+
+def test_yaml_style_ladder_override_matches_the_default(scene):
+    img, labels = scene
+    default, _ = P.apply("motion_blur", img, labels, 1, seed=7)
+    override, _ = P.apply("motion_blur", img, labels, 1, seed=7, ladder=[[10, 3]])
+    assert default.tobytes() == override.tobytes()
+
+
+def test_hflip_and_vflip_mirror_boxes_and_pixels(scene):
+    img, labels = scene
+    out, boxes = P.apply("hflip", img, labels, 1, seed=0)
+    assert np.array_equal(out, img[:, ::-1])
+    assert np.allclose(boxes[:, 1], 1 - labels[:, 1]) and np.allclose(boxes[:, [0, 2, 3, 4]], labels[:, [0, 2, 3, 4]])
+    out, boxes = P.apply("vflip", img, labels, 1, seed=0)
+    assert np.array_equal(out, img[::-1])
+    assert np.allclose(boxes[:, 2], 1 - labels[:, 2]) and np.allclose(boxes[:, [0, 1, 3, 4]], labels[:, [0, 1, 3, 4]])
+
+
+def _rotate_points(xy: np.ndarray, degrees: float, centre: np.ndarray) -> np.ndarray:
+    """Counter-clockwise as displayed (y points down), about `centre`, in pixels."""
+    t = np.deg2rad(degrees)
+    d = xy - centre
+    return centre + np.column_stack([d[:, 0] * np.cos(t) + d[:, 1] * np.sin(t),
+                                     -d[:, 0] * np.sin(t) + d[:, 1] * np.cos(t)])
+
+
+def _corner_box(x1, y1, x2, y2, degrees, centre):
+    corners = _rotate_points(np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], float), degrees, centre)
+    return np.r_[corners.min(0), corners.max(0)]
+
+
+@pytest.mark.parametrize("degrees", [90, 10, 30])
+def test_rotate_moves_pixels_and_boxes_like_an_independent_rotation(degrees):
+    size = 120
+    x1, y1, x2, y2 = 66, 24, 102, 48  # a white rectangle, well inside the frame at any angle
+    img = np.zeros((size, size, 3), np.uint8)
+    img[y1:y2, x1:x2] = 255
+    label = np.array([[2, (x1 + x2) / 2 / size, (y1 + y2) / 2 / size, (x2 - x1) / size, (y2 - y1) / size]])
+    out, boxes = P.apply("rotate", img, label, 1, seed=0, ladder=[degrees])
+    centre = np.array([size / 2, size / 2])
+    enclosing = _corner_box(x1, y1, x2, y2, degrees, centre)
+    ys, xs = np.nonzero(out[..., 0] > 127)
+    assert np.allclose([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], enclosing, atol=1.5)
+    # Documented box rule: the box of the rotated inscribed ellipse, centred on the rotated centre.
+    t = np.deg2rad(degrees)
+    a, b = (x2 - x1) / 2, (y2 - y1) / 2
+    half = np.array([np.hypot(a * np.cos(t), b * np.sin(t)), np.hypot(a * np.sin(t), b * np.cos(t))])
+    mid = _rotate_points(np.array([[(x1 + x2) / 2, (y1 + y2) / 2]]), degrees, centre)[0]
+    assert boxes.shape == (1, 5) and boxes[0, 0] == 2
+    assert np.allclose(boxes[0, 1:3] * size, mid, atol=0.6)
+    assert np.allclose(boxes[0, 3:5] * size, 2 * half, atol=0.6)
+    assert np.all(boxes[0, 3:5] * size <= enclosing[2:] - enclosing[:2] + 0.6)
+
+
+def _clip_rule(box: np.ndarray, shift: np.ndarray) -> np.ndarray | None:
+    """The documented rule, computed independently: move, clip to the frame, keep if >= 30 % visible."""
+    cls, cx, cy, w, h = box
+    lo, hi = np.array([cx - w / 2, cy - h / 2]) + shift, np.array([cx + w / 2, cy + h / 2]) + shift
+    clo, chi = np.clip(lo, 0, 1), np.clip(hi, 0, 1)
+    visible = np.prod(np.maximum(chi - clo, 0)) / (w * h)
+    if visible < P.MIN_VISIBILITY:
+        return None
+    return np.r_[cls, (clo + chi) / 2, chi - clo]
+
+
+def test_translate_drops_boxes_moved_out_of_the_frame_and_clips_the_rest():
+    size, t = 100, 0.3  # severity 5: a 30-pixel shift on both axes
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+    boxes = np.array([
+        [0, 0.06, 0.06, 0.1, 0.1], [1, 0.94, 0.06, 0.1, 0.1],   # corner boxes: one of the four
+        [2, 0.06, 0.94, 0.1, 0.1], [3, 0.94, 0.94, 0.1, 0.1],   # always survives
+        [4, 0.5, 0.5, 0.2, 0.2],                                # stays inside
+        [5, 0.8, 0.5, 0.3, 0.2], [6, 0.5, 0.2, 0.2, 0.3],       # partly out in some directions
+        [7, 0.75, 0.75, 0.5, 0.5], [8, 0.2, 0.5, 0.3, 0.6],
+    ])
+    seen = set()
+    for seed in range(12):
+        out, got = P.apply("translate", img, boxes, 5, seed=seed)
+        direction = min(((sx, sy) for sx in (-1, 1) for sy in (-1, 1)),
+                        key=lambda d: _shift_error(img, out, d, round(t * size)))
+        assert _shift_error(img, out, direction, round(t * size)) == 0
+        seen.add(direction)
+        expected = [e for e in (_clip_rule(b, t * np.array(direction)) for b in boxes) if e is not None]
+        assert len(expected) < len(boxes)
+        assert got.shape == (len(expected), 5)
+        assert np.allclose(got, np.array(expected), atol=1e-6)
+    assert len(seen) == 4
+
+
+def _shift_error(img: np.ndarray, out: np.ndarray, direction: tuple, px: int) -> float:
+    """Mean absolute difference between `out` and `img` moved by px * direction (overlap only)."""
+    sx, sy = direction
+    h, w = img.shape[:2]
+    src = img[max(0, -sy * px):h - max(0, sy * px), max(0, -sx * px):w - max(0, sx * px)]
+    dst = out[max(0, sy * px):h - max(0, -sy * px), max(0, sx * px):w - max(0, -sx * px)]
+    return float(np.abs(src.astype(int) - dst).mean())
+
+
+@pytest.mark.parametrize("name", ["gaussian_blur", "motion_blur", "gaussian_noise", "shot_noise", "impulse_noise",
+                                  "contrast", "brightness", "fog", "pixel_dropout", "rotate", "coarse_dropout"])
+def test_effect_grows_with_severity(name, scene):
+    img, labels = scene
+    effect = [np.abs(P.apply(name, img, labels, s, seed=5)[0].astype(int) - img).mean() for s in range(1, 6)]
+    assert all(b > a for a, b in zip(effect, effect[1:])), (name, effect)
+
+
+@pytest.mark.parametrize("delta,iterations", [(1, 2), (2, 3), (4, 2)])
+def test_glass_shuffle_replays_the_sequential_swaps(delta, iterations):
+    h, w = 23, 31
+    visitors = len(P._glass_visitors(h, w, delta))
+    offsets = np.random.default_rng(delta).integers(-delta, delta, size=(iterations * visitors, 2))
+    values = list(range(h * w))  # imagecorruptions' loop, run on pixel indices
+    k = 0
+    for _ in range(iterations):
+        for y in range(h - delta, delta, -1):
+            for x in range(w - delta, delta, -1):
+                dx, dy = offsets[k]
+                k += 1
+                a, b = y * w + x, (y + dy) * w + (x + dx)
+                values[a], values[b] = values[b], values[a]
+    assert np.array_equal(P._glass_sources(h, w, delta, offsets), values)
+
+
+def test_shot_noise_sampler_is_poisson():
+    c, level = 12, 64  # rate ~3: counts of c or more (clipped to white) are negligible
+    img = np.full((300, 300, 3), level, np.uint8)
+    out = P.shot_noise(img, c, np.random.default_rng(0))
+    counts = np.round(out.astype(float) * c / 255).astype(int)  # undo k * 255 / c, truncated
+    lam = level * c / 255
+    freq = np.bincount(counts.ravel(), minlength=c)[:c] / counts.size
+    k = np.arange(c)
+    pmf = np.exp(-lam + k * np.log(lam) - np.cumsum(np.r_[0, np.log(k[1:])]))
+    assert np.abs(freq - pmf).max() < 0.005
+    assert abs(counts.mean() - lam) < 0.03
+
+
+def test_impulse_noise_hits_channel_values_independently():
+    amount = 0.27
+    out = P.impulse_noise(np.full((200, 200, 3), 128, np.uint8), amount, np.random.default_rng(0))
+    assert abs((out == 255).mean() - amount / 2) < 0.005 and abs((out == 0).mean() - amount / 2) < 0.005
+    assert abs((out != 128).all(axis=2).mean() - amount ** 3) < 0.005  # per value, not per pixel
+
+
+def _hsv_round_trip(img: np.ndarray, edit) -> np.ndarray:
+    """imagecorruptions' rgb2hsv -> edit -> hsv2rgb, via OpenCV's float HSV (hue 0 for greys too)."""
+    hsv = cv2.cvtColor(img.astype(np.float32) / 255, cv2.COLOR_RGB2HSV)
+    edit(hsv)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB) * 255
+
+
+@pytest.mark.parametrize("c", [0.1, 0.5, -0.3])
+def test_value_shift_matches_the_hsv_round_trip(c, scene):
+    img = scene[0].copy()
+    img[:4] = 0  # black rows: brightening turns them grey
+
+    def edit(hsv):
+        hsv[..., 2] = np.clip(hsv[..., 2] + c, 0, 1)
+
+    fn = P.brightness if c > 0 else P.darken
+    ours = fn(img, abs(c), None).astype(float)
+    assert np.abs(ours - _hsv_round_trip(img, edit)).max() <= 1.01
+
+
+@pytest.mark.parametrize("c", [(0.3, 0), (2, 0), (20, 0.2)])
+def test_saturate_matches_the_hsv_round_trip(c, scene):
+    img = scene[0].copy()
+    img[:4] = 90  # grey rows: hue 0, so b turns them red
+
+    def edit(hsv):
+        hsv[..., 1] = np.clip(hsv[..., 1] * c[0] + c[1], 0, 1)
+
+    assert np.abs(P.saturate(img, c, None).astype(float) - _hsv_round_trip(img, edit)).max() <= 1.01
+
+
+def test_gallery_grid_size(scene):
+    img, labels = scene
+    names, severities = ["gaussian_blur", "hflip", "rotate"], [1, 3, 5]
+    grid = gallery_mod.gallery(img, labels, names=names, severities=severities)
+    h, w = img.shape[:2]
+    gap = gallery_mod.GAP
+    assert grid.dtype == np.uint8
+    assert grid.shape == (gallery_mod.HEADER_HEIGHT + len(names) * (h + gap),
+                          gallery_mod.LABEL_WIDTH + len(severities) * (w + gap), 3)
