@@ -25,6 +25,7 @@ and a tenth of a second per image, so they run on the first `--slow-images` only
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import os
 import sys
@@ -46,9 +47,7 @@ SEVERITIES = range(1, 6)
 def load_imagecorruptions():
     """Import imagecorruptions 1.1.2, written for NumPy 1, scikit-image < 0.19 and setuptools'
     pkg_resources, under today's versions: shims for the three names it needs, nothing else."""
-    try:
-        import pkg_resources  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("pkg_resources") is None:
         shim = types.ModuleType("pkg_resources")
         shim.resource_filename = lambda module, path: os.path.join(
             os.path.dirname(sys.modules[module].__file__), path)
@@ -57,7 +56,7 @@ def load_imagecorruptions():
         np.float_ = np.float64
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     import imagecorruptions
-    import imagecorruptions.corruptions as corruptions
+    from imagecorruptions import corruptions
 
     gaussian = corruptions.gaussian
 
@@ -92,8 +91,13 @@ def run(fn, images: list[np.ndarray]) -> tuple[float, float, list[np.ndarray]]:
 def compare(name: str, corrupt, images: list[np.ndarray]) -> dict:
     """Both sides on the same images; warm-up calls first, so one-off set-up is not timed."""
     empty = np.zeros((0, 5))
-    ours = lambda img, s, i: perturbations.apply(name, img, empty, s, seed=1000 * s + i)[0]  # noqa: E731
-    theirs = lambda img, s, i: corrupt(img, corruption_name=name, severity=s)  # noqa: E731
+
+    def ours(img, s, i):
+        return perturbations.apply(name, img, empty, s, seed=1000 * s + i)[0]
+
+    def theirs(img, s, i):
+        return corrupt(img, corruption_name=name, severity=s)
+
     for fn in (ours, theirs):
         for s in SEVERITIES:
             fn(images[0], s, 0)

@@ -61,6 +61,7 @@ def make_project(dest: Path, params: dict) -> Path:
     subprocess.run(["git", "init", "-q"], cwd=dest, check=True, env=env)
     subprocess.run(["dvc", "init", "-q"], cwd=dest, check=True, env=env)
     subprocess.run(["dvc", "config", "core.analytics", "false"], cwd=dest, check=True, env=env)
+    shutil.copytree(ROOT / ".dvc" / "plots", dest / ".dvc" / "plots")
     return dest
 
 
@@ -93,3 +94,26 @@ def shared() -> Path:
     if not (SHARED / "datasets").is_dir():
         pytest.skip(f"{SHARED} is absent: the shared datasets and weights are not available here")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def snakemake_run(tmp_path_factory) -> Path:
+    """The tiny config run once by `snakemake --cores 2`, outbound network blocked. Do not modify it:
+    tests that change things work on `copy_project(snakemake_run, ...)`."""
+    project = make_project(tmp_path_factory.mktemp("snakemake"), tiny_params())
+    run(["snakemake", "--cores", "2"], project, engine_env(project, block_network=True))
+    return project
+
+
+@pytest.fixture(scope="session")
+def dvc_run(tmp_path_factory) -> Path:
+    """The tiny config run once by `dvc repro`, outbound network blocked (read-only, as above)."""
+    project = make_project(tmp_path_factory.mktemp("dvc"), tiny_params())
+    run(["dvc", "repro"], project, engine_env(project, block_network=True))
+    return project
+
+
+def copy_project(project: Path, dest: Path) -> Path:
+    """A full copy of a finished project (outputs, .snakemake metadata, DVC cache), mtimes kept."""
+    shutil.copytree(project, dest, symlinks=True)
+    return dest

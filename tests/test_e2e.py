@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,26 +10,12 @@ import pytest
 
 from augaudit.files import hash_path
 
-from conftest import engine_env, make_project, run, tiny_params
+from conftest import run, tiny_params
 
 pytestmark = pytest.mark.e2e
 
 STAGE_OUTPUTS = ["data/clean", "data/perturbed/fog", "results/models/flips", "results/predictions/mixed/clean",
                  "results/predictions/baseline/rotate", "results/scores/baseline", "results/summary", "results/report"]
-
-
-@pytest.fixture(scope="module")
-def snakemake_run(tmp_path_factory) -> Path:
-    project = make_project(tmp_path_factory.mktemp("snakemake"), tiny_params())
-    run(["snakemake", "--cores", "2"], project, engine_env(project, block_network=True))
-    return project
-
-
-@pytest.fixture(scope="module")
-def dvc_run(tmp_path_factory) -> Path:
-    project = make_project(tmp_path_factory.mktemp("dvc"), tiny_params())
-    run(["dvc", "repro"], project, engine_env(project, block_network=True))
-    return project
 
 
 @pytest.mark.parametrize("engine", ["snakemake_run", "dvc_run"])
@@ -110,3 +95,40 @@ def test_report_is_self_contained(snakemake_run):
 def test_second_snakemake_run_does_nothing(snakemake_run):
     out = run(["snakemake", "--cores", "2", "-n"], snakemake_run)
     assert "Nothing to be done" in out.stdout + out.stderr
+
+
+def test_label_free_mode_rescores_without_labels(snakemake_run, tmp_path):
+    import yaml
+
+    from conftest import copy_project
+
+    project = copy_project(snakemake_run, tmp_path / "p")
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["score"]["reference"] = "predictions"
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    out = run(["snakemake", "--cores", "2"], project)
+    ran = {line.split()[1].rstrip(":") for line in (out.stdout + out.stderr).splitlines()
+           if line.startswith(("rule ", "localrule "))}
+    assert ran == {"score", "compare", "report", "all"}, ran
+    per_image = pd.read_parquet(project / "results/scores/baseline/per_image.parquet")
+    assert (per_image.loc[per_image["test"] == "clean", "f1"] == 1.0).all()  # self-consistent by definition
+    assert json.loads((project / "results/scores/baseline/metrics.json").read_text())["reference"] == "predictions"
+
+
+def test_snakemake_report_includes_the_figures(snakemake_run, tmp_path):
+    from conftest import copy_project
+
+    project = copy_project(snakemake_run, tmp_path / "p")
+    run(["snakemake", "--report", "report.html"], project)
+    page = (project / "report.html").read_text(errors="replace")
+    for figure in ("risk_by_factor", "risk_vs_severity", "map_vs_risk", "audit", "slices"):
+        assert f"{figure}.png" in page, figure
+
+
+def test_dvc_plots_show_renders_risk_curves(dvc_run, tmp_path):
+    from conftest import copy_project
+
+    project = copy_project(dvc_run, tmp_path / "p")
+    run(["dvc", "plots", "show", "-o", "plots"], project)
+    page = (project / "plots" / "index.html").read_text()
+    assert "Risk vs severity per perturbation" in page and '"variant"' in page and "gaussian_blur" in page

@@ -48,7 +48,32 @@ def test_coco_map_perfect_and_shifted():
             "b": (np.array([1]), np.array([[5, 5, 40, 30]], float))}
     sizes = {"a": (128, 128), "b": (128, 128)}
     perfect = metrics.coco_map(refs, sizes, _detections(refs), [0, 1])
-    assert perfect == {"map50": pytest.approx(1.0), "map50_95": pytest.approx(1.0)}
+    assert (perfect["map50"], perfect["map50_95"]) == (pytest.approx(1.0), pytest.approx(1.0))
     shifted = metrics.coco_map(refs, sizes, _detections(refs, jitter=4.0), [0, 1])
     assert shifted["map50"] == pytest.approx(1.0) and shifted["map50_95"] < 0.9
-    assert metrics.coco_map(refs, sizes, _detections(refs).iloc[:0], [0, 1]) == {"map50": 0.0, "map50_95": 0.0}
+    nothing = metrics.coco_map(refs, sizes, _detections(refs).iloc[:0], [0, 1])
+    assert (nothing["map50"], nothing["by_class"][1]["map50"]) == (0.0, 0.0)
+
+
+def test_slices_per_class_and_size():
+    refs = {"a": (np.array([0, 1]), np.array([[10, 10, 20, 20], [0, 0, 60, 60]], float))}
+    sizes = {"a": (128, 128)}
+    det = _detections(refs)
+    det = det[det["class_id"] == 1]  # class 0 (small) missed, class 1 (medium) found
+    m = metrics.coco_map(refs, sizes, det, [0, 1, 2])
+    assert m["by_class"][1]["map50"] == pytest.approx(1.0) and m["by_class"][0]["map50"] == pytest.approx(0.0)
+    assert np.isnan(m["by_class"][2]["map50"])  # no reference of class 2
+    assert m["by_size"]["medium"]["map50"] == pytest.approx(1.0) and m["by_size"]["small"]["map50"] == 0.0
+    assert metrics.size_bucket(np.array([[0, 0, 10, 10], [0, 0, 40, 40], [0, 0, 100, 100]])).tolist() == \
+        ["small", "medium", "large"]
+
+
+def test_slice_counts_ignore_what_is_outside_the_slice():
+    gt_cls = np.array([0, 1])
+    gt = np.array([[0, 0, 10, 10], [50, 50, 90, 90]], float)
+    det_cls = np.array([1, 0])
+    det = np.array([[50, 50, 90, 90], [100, 100, 110, 110]], float)
+    assigned = metrics.assign(gt_cls, gt, det_cls, np.array([0.9, 0.8]), det, 0.5)
+    assert assigned.tolist() == [1, -1]
+    assert metrics.counts(assigned, gt_cls == 0, det_cls == 0) == (0, 1, 1)
+    assert metrics.counts(assigned, gt_cls == 1, det_cls == 1) == (1, 0, 0)

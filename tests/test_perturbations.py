@@ -1,17 +1,18 @@
 """The perturbation catalogue: coverage, determinism, box geometry against independent maths,
 imagecorruptions' ladders, and the closed forms and samplers that stand in for its code."""
 
+import itertools
 import os
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import cv2
+import numpy as np
+import pytest
 
-from augaudit import gallery as gallery_mod  # noqa: E402
-from augaudit import perturbations as P  # noqa: E402
-from augaudit.synthetic import make_image  # noqa: E402
+from augaudit import gallery as gallery_mod
+from augaudit import perturbations as P
+from augaudit.synthetic import make_image
 
 REQUIRED = {
     "blur": {"gaussian_blur", "motion_blur", "defocus_blur", "zoom_blur", "glass_blur"},
@@ -202,7 +203,7 @@ def _shift_error(img: np.ndarray, out: np.ndarray, direction: tuple, px: int) ->
 def test_effect_grows_with_severity(name, scene):
     img, labels = scene
     effect = [np.abs(P.apply(name, img, labels, s, seed=5)[0].astype(int) - img).mean() for s in range(1, 6)]
-    assert all(b > a for a, b in zip(effect, effect[1:])), (name, effect)
+    assert all(b > a for a, b in itertools.pairwise(effect)), (name, effect)
 
 
 @pytest.mark.parametrize("delta,iterations", [(1, 2), (2, 3), (4, 2)])

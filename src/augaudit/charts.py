@@ -73,3 +73,22 @@ def audit_heatmap(audit: pd.DataFrame) -> alt.Chart:
         alt.datum.verdict == "backfired")
     text = base.mark_text(fontSize=9).encode(text=alt.Text("difference:Q", format=".0f"))
     return alt.layer(cells, outline, text).properties(title="Augmentation audit: risk change vs baseline")
+
+
+def slices(frame: pd.DataFrame) -> alt.Chart:
+    """Risk per class and per object-size slice, variants side by side, with clean mAP50 in the tooltip."""
+    data = frame.assign(kind=frame["slice"].str.split(":").str[0], name=frame["slice"].str.split(":").str[1])
+
+    def panel(kind: str, title: str) -> alt.Chart:
+        base = alt.Chart(data[data["kind"] == kind]).encode(
+            y=alt.Y("name:N", title=title), yOffset="variant:N", color="variant:N",
+            tooltip=["variant", "slice", alt.Tooltip("risk:Q", format=".1f"),
+                     alt.Tooltip("risk_low:Q", format=".1f"), alt.Tooltip("risk_high:Q", format=".1f"),
+                     alt.Tooltip("map50_clean:Q", format=".3f"), alt.Tooltip("map50_perturbed:Q", format=".3f"),
+                     "n_images"])
+        bars = base.mark_bar().encode(x=alt.X("risk:Q", title="risk %", scale=alt.Scale(domain=[0, 100])))
+        return alt.layer(bars, base.mark_rule(color="black").encode(x="risk_low:Q", x2="risk_high:Q")).properties(
+            width=260)
+
+    return alt.vconcat(panel("class", "class"), panel("size", "object size")).properties(
+        title="Risk by class and by object size")

@@ -153,12 +153,13 @@ def stage_params(params: dict, stage: str, item: str | None = None) -> dict:
     elif stage == "predict":
         sub = {"device": p["device"], "predict": p["predict"], "dataset.eval_split": p["dataset"]["eval_split"]}
     elif stage == "score":
-        sub = {"score": p["score"], "perturbations": p["perturbations"]}
+        sub = {"seed": p["seed"], "score": p["score"], "perturbations": p["perturbations"]}
     elif stage == "compare":
         sub = {"seed": p["seed"], "compare": p["compare"], "variants": p["variants"],
                "recipes": p["recipes"], "perturbations": p["perturbations"]}
     elif stage == "report":
-        sub = {"compare": p["compare"], "score.break_drop": p["score"]["break_drop"], "variants": p["variants"]}
+        sub = {"compare": p["compare"], "score": p["score"], "variants": p["variants"],
+               "dataset.eval_split": p["dataset"]["eval_split"]}
     else:
         raise KeyError(stage)
     return copy.deepcopy(sub)

@@ -1,19 +1,42 @@
-"""The catalogue of test-time perturbations, each a severity ladder over one Albumentations transform.
+"""The catalogue of test-time perturbations: named severity ladders over Albumentations transforms.
 
 A perturbation maps (image, YOLO labels, severity) to a perturbed image and its reference labels.
-Geometric ones move the boxes with the image through Albumentations' bbox machinery; the rule for
-boxes that leave the frame is: clip to the frame, drop a box when less than `MIN_VISIBILITY` of its
-area is left. Every application is seeded, so the same inputs give the same pixels.
+
+Boxes. Geometric perturbations (`geometric=True`) move the boxes with the image through
+Albumentations' bbox machinery (format yolo, clip=True, min_visibility=MIN_VISIBILITY): a moved box
+is clipped to the frame and dropped when less than 30 % of its area is left visible. Rotation uses
+`rotate_method="ellipse"`: the new box encloses the rotated ellipse inscribed in the old box rather
+than the rotated corners, which would inflate a box by up to 41 % per side at 45 degrees and make a
+rotated object look missed. Every other perturbation leaves the labels as they are.
+
+Seeds. Every random draw comes from the transform's own generator (`random_generator`,
+`py_random`), reseeded on each call, so the same (name, image, severity, seed, ladder) gives the
+same bytes. Nothing reads NumPy's or Python's global random state.
+
+imagecorruptions. The 19 corruptions of the `imagecorruptions` package (ImageNet-C, COCO-C) keep its
+severity ladders, so scores compare with the literature; `Perturbation.imagecorruptions` names the
+counterpart and `note` says where the match is only approximate (docs/perturbations.md has the
+table). Where Albumentations lacks a corruption, or implements it differently, a small transform
+here re-implements imagecorruptions' algorithm with vectorised NumPy/OpenCV. Like COCO-C, parameters
+in pixel units are kept whatever the image size; those the package defines relative to the image
+(elastic, fog, pixelate) stay relative. Float results are clipped and truncated to uint8, the cast
+imagecorruptions ends with.
 """
 
 from __future__ import annotations
 
+import functools
+import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import permutations
 
 import albumentations as A
+import albumentations.augmentations.pixel.functional as fpixel
 import cv2
 import numpy as np
+from PIL import Image
 
 FACTORS = ("blur", "noise", "quality", "lighting", "colour", "geometry", "occlusion", "weather")
 MIN_VISIBILITY = 0.3
@@ -21,44 +44,589 @@ MIN_VISIBILITY = 0.3
 
 @dataclass(frozen=True)
 class Perturbation:
-    """One named perturbation: its factor, default ladder (severity 1..n) and transform builder."""
+    """One named perturbation: its factor, default ladder (severity 1..n) and transform builder.
+
+    `stochastic` says whether the seed changes the result; `imagecorruptions` names the matching
+    corruption of that package, and a non-empty `note` says why the match is only approximate.
+    """
 
     name: str
     factor: str
     ladder: tuple
     build: Callable[[object], A.BasicTransform]
     geometric: bool = False
+    stochastic: bool = True
+    imagecorruptions: str | None = None
+    note: str = ""
 
+
+class Corruption(A.ImageOnlyTransform):
+    """An image-only transform computed by `fn(image, param, rng)`.
+
+    For corruptions Albumentations lacks: `rng` is the transform's own seeded generator, so a seeded
+    Compose reproduces the result.
+    """
+
+    def __init__(self, fn: Callable[[np.ndarray, object, np.random.Generator], np.ndarray], param: object):
+        super().__init__(p=1.0)
+        self.fn, self.param = fn, param
+
+    def apply(self, img: np.ndarray, **params) -> np.ndarray:
+        return self.fn(img, self.param, self.random_generator)
+
+
+# ---------------------------------------------------------------- shared helpers
+
+def _to_uint8(x: np.ndarray) -> np.ndarray:
+    """Clip a float image (0..255 scale) and truncate to uint8, as imagecorruptions' np.uint8 does."""
+    return np.clip(x, 0, 255, out=x).astype(np.uint8)
+
+
+def _gaussian(img: np.ndarray, sigma: float) -> np.ndarray:
+    """skimage.filters.gaussian as imagecorruptions calls it: radius int(4 sigma + 0.5), 'nearest' border."""
+    k = 2 * int(4 * sigma + 0.5) + 1
+    return cv2.GaussianBlur(img, (k, k), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REPLICATE)
+
+
+def _clipped_zoom(layer: np.ndarray, factor: float) -> np.ndarray:
+    """imagecorruptions' clipped_zoom: zoom the centre crop by `factor` with scipy's corner-aligned
+    linear interpolation (output round(crop * factor), at least the input size)."""
+    h, w = layer.shape[:2]
+    ch, cw = math.ceil(h / factor), math.ceil(w / factor)
+    top, left = (h - ch) // 2, (w - cw) // 2
+    crop = np.ascontiguousarray(layer[top:top + ch, left:left + cw])
+    oh, ow = round(ch * factor), round(cw * factor)
+    m = np.array([[(cw - 1) / max(ow - 1, 1), 0, 0], [0, (ch - 1) / max(oh - 1, 1), 0]])
+    return cv2.warpAffine(crop, m, (ow, oh), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def _motion_blur(img: np.ndarray, radius: int, sigma: float, angle: float) -> np.ndarray:
+    """imagecorruptions' _motion_blur as one convolution: the sum of 2r+1 edge-replicated shifts
+    along `angle`, weighted by a one-sided Gaussian, becomes a sparse kernel for cv2.filter2D."""
+    width = 2 * radius + 1
+    i = np.arange(width)
+    weights = np.exp(-i ** 2 / (2 * sigma ** 2))
+    weights /= weights.sum()
+    rad = np.deg2rad(angle)
+    dy = -np.ceil(i * np.sin(rad) - 0.5).astype(int)
+    dx = -np.ceil(i * np.cos(rad) - 0.5).astype(int)
+    inside = np.cumprod((np.abs(dy) < img.shape[0]) & (np.abs(dx) < img.shape[1])).astype(bool)
+    ky, kx, weights = -dy[inside], -dx[inside], weights[inside]  # src(y - dy) is kernel row -dy
+    kernel = np.zeros((ky.max() - ky.min() + 1, kx.max() - kx.min() + 1), np.float32)
+    np.add.at(kernel, (ky - ky.min(), kx - kx.min()), weights)
+    return cv2.filter2D(img, -1, kernel, anchor=(-kx.min(), -ky.min()), borderType=cv2.BORDER_REPLICATE)
+
+
+# ---------------------------------------------------------------- blur
+
+def motion_blur(img: np.ndarray, c: tuple, rng: np.random.Generator) -> np.ndarray:
+    """imagecorruptions' motion_blur: (radius, sigma), direction uniform in [-45, 45) degrees."""
+    return _motion_blur(img, c[0], c[1], rng.uniform(-45, 45))
+
+
+def _glass_visitors(h: int, w: int, delta: int) -> np.ndarray:
+    """The flat indices imagecorruptions' glass-blur loop visits, in its order (bottom-right first)."""
+    ys = np.arange(h - delta, delta, -1)
+    xs = np.arange(w - delta, delta, -1)
+    return (ys[:, None] * w + xs[None, :]).ravel().astype(np.int32)
+
+
+def _glass_sources(h: int, w: int, delta: int, offsets: np.ndarray) -> np.ndarray:
+    """Where each pixel's value comes from after imagecorruptions' glass-blur shuffle.
+
+    The original visits the inner pixels (`_glass_visitors`, once per iteration) and swaps each with
+    the neighbour at its (dx, dy) offset, one swap after another, so a value can travel far. That
+    sequence is replayed without a Python loop: a swap leaves at each of its two positions what the
+    previous swap at the *other* position left there; pointer jumping follows these chains back to
+    an original position in O(log length) vectorised passes. `offsets`: (visits, 2) of (dx, dy).
+    """
+    visitors = np.resize(_glass_visitors(h, w, delta), len(offsets))  # repeated once per iteration
+    partners = visitors + offsets[:, 1].astype(np.int32) * w + offsets[:, 0]
+    moves = visitors != partners
+    pos = np.empty(2 * moves.sum(), np.int32)  # record 2e: swap e's visitor, 2e + 1: its partner
+    pos[0::2], pos[1::2] = visitors[moves], partners[moves]
+    n = pos.size
+    low = np.argsort((pos & 0xFFFF).astype(np.uint16), kind="stable")  # two-pass radix sort by
+    order = low[np.argsort((pos[low] >> 16).astype(np.uint16), kind="stable")]  # position, then time
+    sorted_pos = pos[order]
+    same = sorted_pos[1:] == sorted_pos[:-1]
+    twin = np.arange(n, dtype=np.int32) ^ 1
+    before = np.full(n, -1, np.int32)  # the previous record at the same position
+    before[order[1:][same]] = order[:-1][same]
+    ptr = np.concatenate([before[twin], n + np.arange(h * w, dtype=np.int32)])  # >= n: original pixel
+    start = ptr[:n] < 0
+    ptr[:n][start] = n + pos[twin][start]
+    while True:
+        nxt = ptr[ptr]
+        if np.array_equal(nxt, ptr):
+            break
+        ptr = nxt
+    last = np.append(~same, True)
+    src = np.arange(h * w, dtype=np.int32)
+    src[sorted_pos[last]] = ptr[order[last]] - n
+    return src
+
+
+def glass_blur(img: np.ndarray, c: tuple, rng: np.random.Generator) -> np.ndarray:
+    """imagecorruptions' glass_blur: (sigma, max_delta, iterations) -- blur, shuffle locally, blur."""
+    sigma, delta, iterations = c
+    h, w = img.shape[:2]
+    visits = iterations * max(0, h - 2 * delta) * max(0, w - 2 * delta)
+    offsets = rng.integers(-delta, delta, size=(visits, 2), dtype=np.int8)
+    blurred = _gaussian(img, sigma).reshape(h * w, -1)
+    shuffled = blurred[_glass_sources(h, w, delta, offsets)].reshape(img.shape)
+    return _gaussian(shuffled, sigma)
+
+
+# ---------------------------------------------------------------- noise
+
+@functools.lru_cache(maxsize=16)
+def _poisson_tables(c: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inverse-CDF tables for Poisson(v * c / 255), v = 0..255, flattened one row per level: the
+    CDF and the output grey level of each count, and per level a guide to the first count whose
+    CDF reaches each 1/256 step of u."""
+    lam = np.arange(256) * (c / 255)
+    width = int(c + 12 * math.sqrt(c) + 20)  # the tail beyond holds < 1e-20 of the mass
+    pmf = np.empty((256, width))
+    pmf[:, 0] = np.exp(-lam)
+    for k in range(1, width):
+        pmf[:, k] = pmf[:, k - 1] * lam / k
+    cdf = np.cumsum(pmf, axis=1)
+    cdf[:, -1] = 1.0
+    steps = np.arange(256) / 256
+    guide = np.stack([np.searchsorted(row, steps) for row in cdf]) + np.arange(256)[:, None] * width
+    grey = np.minimum(np.arange(width) * (255 / c), 255).astype(np.uint8)
+    return cdf.ravel(), guide.ravel().astype(np.int32), np.tile(grey, 256)
+
+
+def shot_noise(img: np.ndarray, c: float, rng: np.random.Generator) -> np.ndarray:
+    """imagecorruptions' shot_noise: Poisson photon counts with `c` photons at full white.
+
+    Sampled by inverting the CDF with a guide table (exact, and several times faster than
+    Generator.poisson on 256 distinct rates); a count k becomes k * 255 / c, truncated."""
+    cdf, guide, grey = _poisson_tables(float(c))
+    u = rng.random(img.size)
+    idx = guide[(img.ravel().astype(np.uint16) << 8) | (u * 256).astype(np.uint16)]
+    pending = np.flatnonzero(cdf[idx] < u)
+    while pending.size:
+        idx[pending] += 1
+        pending = pending[cdf[idx[pending]] < u[pending]]
+    return grey[idx].reshape(img.shape)
+
+
+def impulse_noise(img: np.ndarray, amount: float, rng: np.random.Generator) -> np.ndarray:
+    """imagecorruptions' impulse_noise (skimage 's&p'): each channel value independently becomes
+    white or black, half each, with probability `amount`."""
+    u = rng.random(img.shape, dtype=np.float32)
+    out = img.copy()
+    out[u < amount] = 0
+    out[u < amount / 2] = 255
+    return out
+
+
+def speckle_noise(img: np.ndarray, c: float, rng: np.random.Generator) -> np.ndarray:
+    """imagecorruptions' speckle_noise: multiplicative Gaussian noise x * (1 + N(0, c))."""
+    x = img.astype(np.float32)
+    return _to_uint8(x + x * (rng.standard_normal(img.shape, dtype=np.float32) * np.float32(c)))
+
+
+# ---------------------------------------------------------------- quality
+
+def pixelate(img: np.ndarray, c: float, rng: np.random.Generator) -> np.ndarray:
+    """imagecorruptions' pixelate: PIL BOX-downscale to int(size * c), NEAREST-upscale back.
+
+    Done with PIL itself: its BOX filter averages the whole pixels whose centres fall in a box, which
+    neither OpenCV's INTER_AREA (fractional coverage) nor Albumentations' Downscale reproduces."""
+    h, w = img.shape[:2]
+    small = Image.fromarray(img).resize((max(1, int(w * c)), max(1, int(h * c))), Image.Resampling.BOX)
+    return np.asarray(small.resize((w, h), Image.Resampling.NEAREST))
+
+
+def jpeg_compression(img: np.ndarray, quality: int, rng: np.random.Generator) -> np.ndarray:
+    """imagecorruptions' jpeg_compression: a JPEG round trip at `quality`. OpenCV is handed BGR so
+    the luma/chroma split is the one PIL makes from RGB (Albumentations passes RGB as if BGR)."""
+    _, buf = cv2.imencode(".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), (cv2.IMWRITE_JPEG_QUALITY, int(quality)))
+    return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+MACROBLOCK = 16
+
+
+def packet_loss(img: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """A streamed frame with lost packets: the frame is coded in 16x16 macroblocks in raster order,
+    one packet carries a run of a quarter row of them, and `fraction` of the packets (at least one)
+    never arrive, leaving black runs of blocks."""
+    h, w = img.shape[:2]
+    rows, cols = -(-h // MACROBLOCK), -(-w // MACROBLOCK)
+    run = max(1, cols // 4)
+    packets = -(-rows * cols // run)
+    lost = np.zeros(packets, bool)
+    lost[rng.choice(packets, max(1, round(fraction * packets)), replace=False)] = True
+    blocks = np.repeat(lost, run)[:rows * cols].reshape(rows, cols)
+    mask = blocks.repeat(MACROBLOCK, 0).repeat(MACROBLOCK, 1)[:h, :w]
+    out = img.copy()
+    out[mask] = 0
+    return out
+
+
+# ---------------------------------------------------------------- lighting and colour
+
+def _channel_extremes(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel max and min over the colour channels (OpenCV: far faster than NumPy's axis=2)."""
+    r, g, b = cv2.split(img)
+    return cv2.max(cv2.max(r, g), b), cv2.min(cv2.min(r, g), b)
+
+
+def _lookup(table: np.ndarray, key: np.ndarray, img: np.ndarray) -> np.ndarray:
+    """table[key, channel value] for every channel value, `key` being one uint8 per pixel."""
+    index = (key.astype(np.uint16) << 8)[..., None] | img
+    return table.ravel()[index]
+
+
+@functools.lru_cache(maxsize=16)
+def _value_shift_table(c: float) -> np.ndarray:
+    """[V, x] -> x * V'/V with V' = clip(V + 255c): adding c to HSV value with hue and saturation
+    fixed scales a pixel's channels by V'/V -- the closed form of imagecorruptions' rgb2hsv ->
+    V + c -> hsv2rgb round trip; a black pixel (V = 0) becomes grey V'."""
+    levels = np.arange(256, dtype=np.float32)
+    target = np.clip(levels + np.float32(255 * c), 0, 255)
+    scale = np.divide(target, levels, out=np.zeros(256, np.float32), where=levels > 0)
+    table = scale[:, None] * levels[None, :]
+    table[0] = target[0]
+    return _to_uint8(table)
+
+
+def brightness(img: np.ndarray, c: float, rng: np.random.Generator) -> np.ndarray:
+    """imagecorruptions' brightness: HSV value + c."""
+    return _lookup(_value_shift_table(c), _channel_extremes(img)[0], img)
+
+
+def darken(img: np.ndarray, c: float, rng: np.random.Generator) -> np.ndarray:
+    """The mirror of brightness: HSV value - c, an under-exposed frame."""
+    return _lookup(_value_shift_table(-c), _channel_extremes(img)[0], img)
+
+
+def contrast(img: np.ndarray, c: float, rng: np.random.Generator) -> np.ndarray:
+    """imagecorruptions' contrast: (x - mean) * c + mean per channel, as a per-channel lookup table."""
+    means = np.array(cv2.mean(img)[:3])
+    lut = (np.arange(256)[:, None] - means) * c + means
+    return cv2.LUT(img, _to_uint8(lut).reshape(256, 1, 3))
+
+
+@functools.lru_cache(maxsize=16)
+def _saturation_ratio(a: float, b: float) -> np.ndarray:
+    """[V, min] -> s'/s, s = (V - min) / V, s' = clip(s * a + b, 0, 1); 0 where s = 0."""
+    v, low = np.meshgrid(np.arange(256, dtype=np.float32), np.arange(256, dtype=np.float32), indexing="ij")
+    s = np.divide(v - low, v, out=np.zeros_like(v), where=v > low)
+    return np.divide(np.clip(s * a + b, 0, 1), s, out=np.zeros_like(s), where=s > 0)
+
+
+def saturate(img: np.ndarray, c: tuple, rng: np.random.Generator) -> np.ndarray:
+    """imagecorruptions' saturate: HSV saturation s -> clip(s * a + b), hue and value fixed.
+
+    Closed form of the HSV round trip: with V fixed each channel is V - (V - x) * s'/s; a grey pixel
+    has hue 0 in skimage, so it becomes (V, V(1 - b), V(1 - b)).
+    """
+    a, b = c
+    v, low = _channel_extremes(img)
+    ratio = _saturation_ratio(float(a), float(b)).ravel()[(v.astype(np.uint16) << 8) | low]
+    vf = v.astype(np.float32)[..., None]
+    out = vf - (vf - img) * ratio[..., None]
+    if b:
+        grey = v == low
+        out[grey] = vf[grey] * np.array([1, 1 - b, 1 - b], np.float32)
+    return _to_uint8(out)
+
+
+_SHUFFLES = tuple(p for p in permutations(range(3)) if p != (0, 1, 2))
+
+
+class _ChannelPermutation(A.ChannelShuffle):
+    """ChannelShuffle that never draws the identity, so the perturbation always changes colours."""
+
+    def get_params_dependent_on_data(self, params: dict, data: dict) -> dict:
+        return {"channels_shuffled": list(self.py_random.choice(_SHUFFLES))}
+
+
+# ---------------------------------------------------------------- geometry
+
+class _ElasticCorruption(A.ElasticTransform):
+    """imagecorruptions' elastic_transform with Albumentations' remap and box handling.
+
+    Displacement = alpha * Gaussian-smoothed uniform noise in +-0.5 % of the height, smoothed with
+    sigma = 1 % of each side (truncated at 3 sigma, reflected border); sampled with reflection.
+    """
+
+    def __init__(self, alpha: float):
+        super().__init__(alpha=alpha, sigma=1.0, interpolation=cv2.INTER_LINEAR,
+                         border_mode=cv2.BORDER_REFLECT, p=1.0)
+
+    def get_params_dependent_on_data(self, params: dict, data: dict) -> dict:
+        h, w = params["shape"][:2]
+        reach = 0.005 * h
+        fields = self.random_generator.uniform(-reach, reach, size=(2, h, w)).astype(np.float32)
+        ksize = (2 * int(3 * 0.01 * w + 0.5) + 1, 2 * int(3 * 0.01 * h + 0.5) + 1)
+        dx, dy = (cv2.GaussianBlur(f, ksize, sigmaX=0.01 * w, sigmaY=0.01 * h,
+                                   borderType=cv2.BORDER_REFLECT) * np.float32(self.alpha) for f in fields)
+        xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        return {"map_x": xs + dx, "map_y": ys + dy}
+
+
+def _affine(**kw) -> A.Affine:
+    """Affine with a black border, the fill every geometric perturbation here uses."""
+    return A.Affine(border_mode=cv2.BORDER_CONSTANT, fill=0, p=1.0, **kw)
+
+
+def _translate(t: float) -> A.BasicTransform:
+    """Shift by `t` of the frame along both axes, in one of the four diagonal directions (seeded)."""
+    return A.OneOf([_affine(translate_percent={"x": (sx * t, sx * t), "y": (sy * t, sy * t)})
+                    for sx in (-1, 1) for sy in (-1, 1)], p=1.0)
+
+
+# ---------------------------------------------------------------- weather
+
+def _plasma_fractal(size: int, decay: float, rng: np.random.Generator) -> np.ndarray:
+    """imagecorruptions' plasma_fractal (diamond-square height map in [0, 1]); size a power of 2."""
+    grid = np.zeros((size, size), np.float64)
+    step, wibble = size, 100.0
+
+    def noisy_mean(total: np.ndarray) -> np.ndarray:
+        return total / 4 + wibble * rng.uniform(-wibble, wibble, total.shape)
+
+    while step >= 2:
+        half = step // 2
+        corners = grid[0:size:step, 0:size:step]
+        squares = corners + np.roll(corners, -1, axis=0)
+        squares += np.roll(squares, -1, axis=1)
+        grid[half:size:step, half:size:step] = noisy_mean(squares)
+        centres = grid[half:size:step, half:size:step]
+        corners = grid[0:size:step, 0:size:step]
+        grid[0:size:step, half:size:step] = noisy_mean(
+            centres + np.roll(centres, 1, axis=0) + corners + np.roll(corners, -1, axis=1))
+        grid[half:size:step, 0:size:step] = noisy_mean(
+            centres + np.roll(centres, 1, axis=1) + corners + np.roll(corners, -1, axis=0))
+        step = half
+        wibble /= decay
+    grid -= grid.min()
+    return grid / grid.max()
+
+
+def fog(img: np.ndarray, c: tuple, rng: np.random.Generator) -> np.ndarray:
+    """imagecorruptions' fog: (strength, decay) -- add a plasma-fractal haze, rescale to the old max."""
+    strength, decay = c
+    h, w = img.shape[:2]
+    size = 1 << (max(h, w) - 1).bit_length()
+    haze = _plasma_fractal(size, decay, rng)[:h, :w, None].astype(np.float32)
+    peak = img.max() / 255.0
+    x = img + haze * np.float32(255 * strength)
+    return _to_uint8(x * np.float32(peak / (peak + strength)))
+
+
+def snow(img: np.ndarray, c: tuple, rng: np.random.Generator) -> np.ndarray:
+    """imagecorruptions' snow: (mean, std, zoom, threshold, blur radius, blur sigma, blend).
+
+    Zoomed, thresholded Gaussian flakes streaked by a motion blur at [-135, -45) degrees, added
+    twice (the second copy rotated 180 degrees) onto a brightened, partly greyed image.
+    """
+    loc, scale, zoom, threshold, radius, sigma, blend = c
+    h, w = img.shape[:2]
+    x = img.astype(np.float32) / 255
+    flakes = _clipped_zoom(rng.standard_normal((h, w), dtype=np.float32) * np.float32(scale) + np.float32(loc), zoom)
+    flakes[flakes < threshold] = 0
+    flakes = _motion_blur(np.clip(flakes, 0, 1), radius, sigma, rng.uniform(-135, -45))
+    flakes = (np.round(flakes * 255) / 255).astype(np.float32)[:h, :w, None]
+    grey = cv2.cvtColor(x, cv2.COLOR_RGB2GRAY)[..., None]
+    x = blend * x + (1 - blend) * np.maximum(x, grey * 1.5 + 0.5)
+    return _to_uint8((x + flakes + flakes[::-1, ::-1]) * 255)
+
+
+FROST_MEAN = np.array([145.9, 167.2, 178.9], np.float32)  # imagecorruptions' five frost photos (RGB)
+FROST_STD = np.array([28.5, 26.5, 26.4], np.float32)
+
+
+def _needle_kernel(angle: float, length: int = 7) -> np.ndarray:
+    """A centred line of ones at `angle` degrees: the streak a frost crystal seed grows into."""
+    kernel = np.zeros((length, length), np.float32)
+    r = length // 2
+    dx, dy = round(r * math.cos(math.radians(angle))), round(r * math.sin(math.radians(angle)))
+    cv2.line(kernel, (r - dx, r - dy), (r + dx, r + dy), 1.0)
+    return kernel
+
+
+def _frost_texture(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    """A procedural stand-in for imagecorruptions' frost photos (which this project cannot ship):
+    cloudy multi-octave noise under a dense mesh of short crystal needles (sparse seeds streaked
+    along six random directions), coloured to the photos' mean and spread per channel."""
+    cloud = np.zeros((h, w), np.float32)
+    for cells, weight in ((4, 1.0), (8, 0.5), (16, 0.25), (32, 0.125)):
+        grid = rng.random((cells, cells), dtype=np.float32)
+        cloud += weight * cv2.resize(grid, (w, h), interpolation=cv2.INTER_CUBIC)
+    u = rng.random((h, w), dtype=np.float32)
+    needles = np.zeros((h, w), np.float32)
+    for i, angle in enumerate(rng.uniform(0, 180, 6)):
+        seeds = ((u >= 0.02 * i) & (u < 0.02 * (i + 1))).astype(np.float32)
+        needles += cv2.filter2D(seeds, -1, _needle_kernel(angle))
+    texture = cloud / cloud.std() + 2 * needles / max(float(needles.std()), 1e-6)
+    z = (texture - texture.mean()) / texture.std()
+    return FROST_MEAN + z[..., None] * FROST_STD
+
+
+def frost(img: np.ndarray, c: tuple, rng: np.random.Generator) -> np.ndarray:
+    """imagecorruptions' frost blend c_img * x + c_frost * frost on a procedural frost texture."""
+    return _to_uint8(c[0] * img.astype(np.float32) + c[1] * _frost_texture(*img.shape[:2], rng))
+
+
+def spatter(img: np.ndarray, c: tuple, rng: np.random.Generator) -> np.ndarray:
+    """imagecorruptions' spatter: (mean, std, sigma, threshold, intensity or mud sigma, mud?).
+
+    A blurred Gaussian 'liquid' layer above a threshold becomes pale-turquoise water drops with
+    shaded rims (rain) or opaque brown blotches (mud).
+    """
+    loc, scale, sigma, threshold, strength, mud = c
+    x = img.astype(np.float32) / 255
+    liquid = _gaussian(rng.standard_normal(img.shape[:2], dtype=np.float32) * np.float32(scale) + np.float32(loc),
+                       sigma)
+    liquid[liquid < threshold] = 0
+    if mud:
+        m = _gaussian((liquid > threshold).astype(np.float32), strength)
+        m[m < 0.8] = 0
+        colour = np.array([63, 42, 20], np.float32) / 255
+        return _to_uint8((x * (1 - m[..., None]) + colour * m[..., None]) * 255)
+    liquid = (np.clip(liquid, 0, 1) * 255).astype(np.uint8)
+    dist = cv2.distanceTransform(255 - cv2.Canny(liquid, 50, 150), cv2.DIST_L2, 5)
+    _, dist = cv2.threshold(dist, 20, 20, cv2.THRESH_TRUNC)
+    dist = cv2.equalizeHist(cv2.blur(dist, (3, 3)).astype(np.uint8))
+    dist = cv2.filter2D(dist, cv2.CV_8U, np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]], np.float32))
+    m = liquid * cv2.blur(dist, (3, 3)).astype(np.float32)
+    peak = m.max()
+    if peak == 0:
+        return img.copy()
+    colour = np.array([175, 238, 238], np.float32) / 255
+    return _to_uint8((x + (m / peak * strength)[..., None] * colour) * 255)
+
+
+class _SunFlare(A.RandomSunFlare):
+    """RandomSunFlare whose sun radius is a fraction of the image's shorter side, so a severity
+    means the same at any image size."""
+
+    def __init__(self, radius_fraction: float):
+        super().__init__(method="overlay", p=1.0)
+        self.radius_fraction = radius_fraction
+
+    def apply(self, img: np.ndarray, flare_center: tuple, circles: list, **params) -> np.ndarray:
+        radius = max(2, round(self.radius_fraction * min(img.shape[:2])))
+        return fpixel.add_sun_flare_overlay(img, flare_center, radius, self.src_color, circles)
+
+
+# ---------------------------------------------------------------- the catalogue
 
 def _const(v):
     return (v, v)
 
 
+def _c(fn: Callable) -> Callable[[object], A.BasicTransform]:
+    """Builder for a Corruption computed by `fn`."""
+    return lambda v: Corruption(fn, v)
+
+
+_P = Perturbation
 CATALOGUE: dict[str, Perturbation] = {
     p.name: p
     for p in [
-        Perturbation("gaussian_blur", "blur", (1, 2, 3, 4, 6),
-                     lambda s: A.GaussianBlur(blur_limit=0, sigma_limit=_const(float(s)), p=1)),
-        Perturbation("motion_blur", "blur", (5, 9, 13, 17, 21),
-                     lambda k: A.MotionBlur(blur_limit=_const(int(k)), allow_shifted=False, p=1)),
-        Perturbation("gaussian_noise", "noise", (0.08, 0.12, 0.18, 0.26, 0.38),
-                     lambda s: A.GaussNoise(std_range=_const(float(s)), mean_range=(0, 0), p=1)),
-        Perturbation("jpeg_compression", "quality", (25, 18, 15, 10, 7),
-                     lambda q: A.ImageCompression(compression_type="jpeg", quality_range=_const(int(q)), p=1)),
-        Perturbation("brightness", "lighting", (0.1, 0.2, 0.3, 0.4, 0.5),
-                     lambda b: A.RandomBrightnessContrast(brightness_limit=_const(float(b)), contrast_limit=0, p=1)),
-        Perturbation("contrast", "lighting", (0.4, 0.3, 0.2, 0.1, 0.05),
-                     lambda c: A.RandomBrightnessContrast(brightness_limit=0, contrast_limit=_const(float(c) - 1),
-                                                          p=1)),
-        Perturbation("rotate", "geometry", (5, 10, 15, 20, 30),
-                     lambda d: A.Affine(rotate=_const(float(d)), border_mode=cv2.BORDER_CONSTANT, fill=0, p=1),
-                     geometric=True),
-        Perturbation("vflip", "geometry", (1,), lambda _: A.VerticalFlip(p=1), geometric=True),
-        Perturbation("coarse_dropout", "occlusion", (2, 4, 6, 8, 10),
-                     lambda n: A.CoarseDropout(num_holes_range=_const(int(n)), hole_height_range=(0.1, 0.1),
-                                               hole_width_range=(0.1, 0.1), fill=0, p=1)),
-        Perturbation("fog", "weather", (0.2, 0.35, 0.5, 0.65, 0.8),
-                     lambda c: A.RandomFog(fog_coef_range=_const(float(c)), alpha_coef=0.12, p=1)),
+        # blur
+        _P("gaussian_blur", "blur", (1, 2, 3, 4, 6),
+           lambda s: A.GaussianBlur(blur_limit=0, sigma_limit=_const(float(s)), p=1),
+           stochastic=False, imagecorruptions="gaussian_blur",
+           note="kernel cut at 3.5 sigma (PIL) instead of skimage's 4, reflect-101 instead of replicated border"),
+        _P("motion_blur", "blur", ((10, 3), (15, 5), (15, 8), (15, 12), (20, 15)), _c(motion_blur),
+           imagecorruptions="motion_blur"),
+        _P("defocus_blur", "blur", ((3, 0.1), (4, 0.5), (6, 0.5), (8, 0.5), (10, 0.5)),
+           lambda c: A.Defocus(radius=_const(c[0]), alias_blur=_const(c[1]), p=1),
+           stochastic=False, imagecorruptions="defocus_blur"),
+        _P("zoom_blur", "blur", ((1.11, 0.01), (1.16, 0.01), (1.21, 0.02), (1.26, 0.02), (1.31, 0.03)),
+           lambda c: A.ZoomBlur(max_factor=_const(c[0]), step_factor=_const(c[1]), p=1),
+           stochastic=False, imagecorruptions="zoom_blur",
+           note="same zoom steps; OpenCV's half-pixel-centred resize instead of scipy's corner-aligned zoom "
+                "(sub-pixel shifts)"),
+        _P("glass_blur", "blur", ((0.7, 1, 2), (0.9, 2, 1), (1, 2, 3), (1.1, 3, 2), (1.5, 4, 2)), _c(glass_blur),
+           imagecorruptions="glass_blur"),
+        # noise
+        _P("gaussian_noise", "noise", (0.08, 0.12, 0.18, 0.26, 0.38),
+           lambda s: A.GaussNoise(std_range=_const(float(s)), mean_range=(0, 0), p=1),
+           imagecorruptions="gaussian_noise"),
+        _P("shot_noise", "noise", (60, 25, 12, 5, 3), _c(shot_noise), imagecorruptions="shot_noise"),
+        _P("impulse_noise", "noise", (0.03, 0.06, 0.09, 0.17, 0.27), _c(impulse_noise),
+           imagecorruptions="impulse_noise"),
+        _P("speckle_noise", "noise", (0.15, 0.2, 0.35, 0.45, 0.6), _c(speckle_noise),
+           imagecorruptions="speckle_noise"),
+        _P("iso_noise", "noise", ((0.01, 0.1), (0.02, 0.2), (0.03, 0.3), (0.04, 0.4), (0.05, 0.5)),
+           lambda c: A.ISONoise(color_shift=_const(c[0]), intensity=_const(c[1]), p=1)),
+        # quality
+        _P("jpeg_compression", "quality", (25, 18, 15, 10, 7), _c(jpeg_compression), stochastic=False,
+           imagecorruptions="jpeg_compression"),
+        _P("pixelate", "quality", (0.6, 0.5, 0.4, 0.3, 0.25), _c(pixelate), stochastic=False,
+           imagecorruptions="pixelate"),
+        _P("pixel_dropout", "quality", (0.01, 0.02, 0.05, 0.1, 0.2),
+           lambda q: A.PixelDropout(dropout_prob=q, per_channel=False, drop_value=0, p=1)),
+        _P("packet_loss", "quality", (0.02, 0.05, 0.1, 0.2, 0.3), _c(packet_loss)),
+        # lighting
+        _P("brightness", "lighting", (0.1, 0.2, 0.3, 0.4, 0.5), _c(brightness), stochastic=False,
+           imagecorruptions="brightness"),
+        _P("darken", "lighting", (0.1, 0.2, 0.3, 0.4, 0.5), _c(darken), stochastic=False),
+        _P("contrast", "lighting", (0.4, 0.3, 0.2, 0.1, 0.05), _c(contrast), stochastic=False,
+           imagecorruptions="contrast"),
+        _P("gamma", "lighting", (1.5, 2.0, 2.5, 3.0, 4.0),
+           lambda g: A.RandomGamma(gamma_limit=_const(100 * g), p=1), stochastic=False),
+        _P("shadow", "lighting", ((1, 0.3), (1, 0.5), (2, 0.5), (2, 0.7), (3, 0.8)),
+           lambda c: A.RandomShadow(shadow_roi=(0, 0, 1, 1), num_shadows_limit=_const(c[0]),
+                                    shadow_intensity_range=_const(c[1]), p=1)),
+        # colour
+        _P("grayscale", "colour", (1,), lambda _: A.ToGray(num_output_channels=3, p=1), stochastic=False),
+        _P("hue_shift", "colour", (10, 20, 40, 60, 90),  # degrees; OpenCV's 8-bit hue counts 2 degrees a step
+           lambda d: A.HueSaturationValue(hue_shift_limit=_const(d / 2), sat_shift_limit=0, val_shift_limit=0, p=1),
+           stochastic=False),
+        _P("saturate", "colour", ((0.3, 0), (0.1, 0), (2, 0), (5, 0.1), (20, 0.2)), _c(saturate),
+           stochastic=False, imagecorruptions="saturate"),
+        _P("channel_shuffle", "colour", (1,), lambda _: _ChannelPermutation(p=1)),
+        # geometry
+        _P("hflip", "geometry", (1,), lambda _: A.HorizontalFlip(p=1), geometric=True, stochastic=False),
+        _P("vflip", "geometry", (1,), lambda _: A.VerticalFlip(p=1), geometric=True, stochastic=False),
+        _P("rotate", "geometry", (5, 10, 15, 20, 30),
+           lambda d: _affine(rotate=_const(float(d)), rotate_method="ellipse"), geometric=True, stochastic=False),
+        _P("scale", "geometry", (0.9, 0.8, 0.7, 0.6, 0.5), lambda s: _affine(scale=_const(float(s))),
+           geometric=True, stochastic=False),
+        _P("translate", "geometry", (0.05, 0.1, 0.15, 0.2, 0.3), _translate, geometric=True),
+        _P("perspective", "geometry", (0.02, 0.04, 0.06, 0.08, 0.1),
+           lambda s: A.Perspective(scale=_const(float(s)), keep_size=True, border_mode=cv2.BORDER_CONSTANT,
+                                   fill=0, p=1), geometric=True),
+        _P("elastic_transform", "geometry", (12.5, 16.25, 21.25, 25.0, 30.0), _ElasticCorruption,
+           geometric=True, imagecorruptions="elastic_transform"),
+        # occlusion
+        _P("coarse_dropout", "occlusion", (2, 4, 6, 8, 10),
+           lambda n: A.CoarseDropout(num_holes_range=_const(int(n)), hole_height_range=(0.1, 0.1),
+                                     hole_width_range=(0.1, 0.1), fill=0, p=1)),
+        _P("grid_dropout", "occlusion", (0.1, 0.2, 0.3, 0.4, 0.5),
+           lambda r: A.GridDropout(ratio=r, random_offset=True, fill=0, p=1)),
+        _P("random_erasing", "occlusion", (0.02, 0.05, 0.1, 0.2, 0.33),
+           lambda s: A.Erasing(scale=_const(s), ratio=(0.5, 2.0), fill=0, p=1)),
+        # weather
+        _P("fog", "weather", ((1.5, 2), (2.0, 2), (2.5, 1.7), (2.5, 1.5), (3.0, 1.4)), _c(fog),
+           imagecorruptions="fog"),
+        _P("rain", "weather", (("drizzle", 0.9, 3), ("default", 0.85, 3), ("heavy", 0.8, 5), ("heavy", 0.7, 5),
+                               ("torrential", 0.6, 7)),
+           lambda c: A.RandomRain(rain_type=c[0], brightness_coefficient=c[1], blur_value=c[2], p=1)),
+        _P("snow", "weather", ((0.1, 0.3, 3, 0.5, 10, 4, 0.8), (0.2, 0.3, 2, 0.5, 12, 4, 0.7),
+                               (0.55, 0.3, 4, 0.9, 12, 8, 0.7), (0.55, 0.3, 4.5, 0.85, 12, 8, 0.65),
+                               (0.55, 0.3, 2.5, 0.85, 12, 12, 0.55)), _c(snow), imagecorruptions="snow"),
+        _P("frost", "weather", ((1, 0.4), (0.8, 0.6), (0.7, 0.7), (0.65, 0.7), (0.6, 0.75)), _c(frost),
+           imagecorruptions="frost",
+           note="same blend weights over a procedural frost texture matched to the mean and spread of "
+                "imagecorruptions' frost photos, which are not redistributed here"),
+        _P("sun_flare", "weather", (0.1, 0.15, 0.2, 0.3, 0.4), _SunFlare),
+        _P("spatter", "weather", ((0.65, 0.3, 4, 0.69, 0.6, 0), (0.65, 0.3, 3, 0.68, 0.6, 0),
+                                  (0.65, 0.3, 2, 0.68, 0.5, 0), (0.65, 0.3, 1, 0.65, 1.5, 1),
+                                  (0.67, 0.4, 1, 0.65, 1.5, 1)), _c(spatter), imagecorruptions="spatter"),
     ]
 }
 
@@ -69,16 +637,35 @@ def ladder_value(name: str, severity: int, ladder: list | None = None) -> object
     return values[severity - 1]
 
 
+def _frozen(value: object) -> object:
+    """A hashable copy of a ladder value (YAML gives lists where the catalogue has tuples)."""
+    return tuple(_frozen(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+_pipelines = threading.local()
+
+
+def _pipeline(name: str, value: object) -> A.Compose:
+    """The Compose for one ladder value, built once per thread: building costs more than most
+    transforms, and a pipeline holds its random state, so threads must not share one."""
+    cache = _pipelines.__dict__.setdefault("cache", {})
+    key = (name, value)
+    if key not in cache:
+        p = CATALOGUE[name]
+        bbox = (A.BboxParams(format="yolo", label_fields=["cls"], clip=True, min_visibility=MIN_VISIBILITY)
+                if p.geometric else None)
+        cache[key] = A.Compose([p.build(value)], bbox_params=bbox)
+    return cache[key]
+
+
 def apply(name: str, image: np.ndarray, labels: np.ndarray, severity: int, seed: int,
           ladder: list | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Perturb an RGB uint8 image and its (N, 5) [class, cx, cy, w, h] labels at one severity."""
     p = CATALOGUE[name]
-    transform = p.build(ladder_value(name, severity, ladder))
+    compose = _pipeline(name, _frozen(ladder_value(name, severity, ladder)))
+    compose.set_random_seed(seed)
     if not p.geometric:
-        return A.Compose([transform], seed=seed)(image=image)["image"], labels
-    compose = A.Compose([transform], seed=seed,
-                        bbox_params=A.BboxParams(format="yolo", label_fields=["cls"], clip=True,
-                                                 min_visibility=MIN_VISIBILITY))
+        return compose(image=image)["image"], labels.copy()
     out = compose(image=image, bboxes=labels[:, 1:5], cls=labels[:, 0])
     boxes = np.asarray(out["bboxes"], dtype=float).reshape(-1, 4)
     return out["image"], np.column_stack([np.asarray(out["cls"], dtype=float), boxes]).reshape(-1, 5)

@@ -19,7 +19,7 @@ rule predict:
 
 rule score:
     input:
-        code=code("score", "metrics", "risk", "testsets"),
+        code=code("score", "metrics", "risk", "testsets", "perturbations", "stages/perturb"),
         predictions=expand("results/predictions/{{variant}}/{perturbation}", perturbation=["clean", *PERTURBATIONS]),
         data="data/clean",
         perturbed=expand("data/perturbed/{perturbation}", perturbation=PERTURBATIONS),

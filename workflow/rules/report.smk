@@ -1,11 +1,20 @@
 rule report:
     input:
-        code=code("report", "charts", "provenance"),
+        code=code("report", "charts", "provenance", "failures"),
         summary="results/summary",
         models=expand("results/models/{variant}/recipe.json", variant=VARIANTS),
+        scores=expand("results/scores/{variant}", variant=VARIANTS),
+        predictions=expand("results/predictions/{variant}/{perturbation}", variant=VARIANTS,
+                           perturbation=["clean", *PERTURBATIONS]),
         data="data/clean",
+        perturbed=expand("data/perturbed/{perturbation}", perturbation=PERTURBATIONS),
     output:
-        directory("results/report"),
+        report(
+            directory("results/report"),
+            patterns=["figures/{name}.png"],
+            category="augaudit",
+            caption="../report/figures.rst",
+        ),
     params:
         stage=lambda wc: stage_params(config, "report"),
     log:

@@ -22,9 +22,32 @@ SUMMARY_COLUMNS = ["variant", "perturbation", "factor", "severity", "map50", "ma
                    "risk_high", "n_images"]
 
 
-def _load(variant: str) -> tuple[pd.DataFrame, dict]:
+SLICE_COLUMNS = ["variant", "slice", "map50_clean", "map50_95_clean", "map50_perturbed", "map50_95_perturbed",
+                 "risk", "risk_low", "risk_high", "n_images"]
+
+
+def _load(variant: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     folder = score_dir(variant)
-    return pd.read_parquet(folder / "per_image.parquet"), json.loads((folder / "metrics.json").read_text())
+    return (pd.read_parquet(folder / "per_image.parquet"), pd.read_parquet(folder / "per_slice.parquet"),
+            json.loads((folder / "metrics.json").read_text()))
+
+
+def slice_rows(variant: str, per_slice: pd.DataFrame, test_metrics: dict, boot: dict) -> list[dict]:
+    """Risk and mAP per class and object-size slice: clean, and averaged over the perturbed tests."""
+    rows = []
+    perturbed = per_slice[per_slice["test"] != "clean"]
+    for key, group in perturbed.groupby("slice", sort=True):
+        kind, name = key.split(":", 1)
+        field = "by_class" if kind == "class" else "by_size"
+        maps = [m[field].get(name, {}) for t, m in test_metrics.items() if t != "clean"]
+        clean = test_metrics["clean"][field].get(name, {})
+        r = risk.group_risk(group, boot["n"], boot["confidence"],
+                            runtime.derive_seed(boot["seed"], "compare", variant, "slice", key))
+        rows.append({"variant": variant, "slice": key, "map50_clean": clean.get("map50"),
+                     "map50_95_clean": clean.get("map50_95"),
+                     "map50_perturbed": float(np.nanmean([m.get("map50", np.nan) for m in maps])),
+                     "map50_95_perturbed": float(np.nanmean([m.get("map50_95", np.nan) for m in maps])), **r})
+    return rows
 
 
 def summary_rows(variant: str, per_image: pd.DataFrame, test_metrics: dict, boot: dict) -> list[dict]:
@@ -88,21 +111,27 @@ def audit(params: dict, tables: dict[str, pd.DataFrame], boot: dict) -> list[dic
     return rows
 
 
+def write_csv(path: Path, frame: pd.DataFrame) -> None:
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False, float_format="%.6g", lineterminator="\n")
+    write_text(path, buf.getvalue())
+
+
 def run(params: dict) -> Path:
     c = params["compare"]
     boot = {"n": c["bootstrap"], "confidence": c["confidence"], "seed": params["seed"]}
-    tables, rows, overall = {}, [], {}
+    tables, rows, slices, overall = {}, [], [], {}
     for variant in params["variants"]:
-        per_image, m = _load(variant)
+        per_image, per_slice, m = _load(variant)
         tables[variant] = per_image
         rows += summary_rows(variant, per_image, m["tests"], boot)
+        slices += slice_rows(variant, per_slice, m["tests"], boot)
         overall[variant] = variant_metrics(variant, per_image, m["tests"], boot, c["zones"])
     audit_rows = audit(params, tables, boot)
     summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     with atomic_dir(OUT) as tmp:
-        buf = io.StringIO()
-        summary.to_csv(buf, index=False, float_format="%.6g", lineterminator="\n")
-        write_text(tmp / "summary.csv", buf.getvalue())
+        write_csv(tmp / "summary.csv", summary)
+        write_csv(tmp / "slices.csv", pd.DataFrame(slices, columns=SLICE_COLUMNS))
         write_json(tmp / "metrics.json", overall)
         write_json(tmp / "audit.json", audit_rows)
         provenance.write(tmp, "compare", {f"scores_{v}": score_dir(v) for v in params["variants"]},

@@ -22,6 +22,11 @@ from augaudit.testsets import CLEAN, PERTURBED
 CHUNK = 16  # images per task sent to a worker
 
 
+def image_seed(seed: int, name: str, severity: int, image_id: str) -> int:
+    """The seed of one image's perturbation; label-free scoring replays it to move clean predictions."""
+    return runtime.derive_seed(seed, "perturb", name, severity, image_id)
+
+
 def _one(job: tuple) -> dict:
     """Perturb one image at one severity; write image + labels; return its manifest row."""
     name, severity, ladder, seed, image, out = job
@@ -62,8 +67,8 @@ def run(params: dict, name: str, workers: int | None = None) -> Path:
         for severity in sorted(spec["severities"]):
             for kind in ("images", "labels"):
                 (tmp / str(severity) / kind).mkdir(parents=True)
-            jobs += [(name, severity, ladder, runtime.derive_seed(params["seed"], "perturb", name, severity, im.stem),
-                      im, tmp / str(severity)) for im in images]
+            jobs += [(name, severity, ladder, image_seed(params["seed"], name, severity, im.stem), im,
+                      tmp / str(severity)) for im in images]
         rows = _map(jobs, workers or os.cpu_count() or 1)
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")

@@ -6,20 +6,31 @@ provenance table at the bottom names the dataset, models, recipes, code and pack
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 from pathlib import Path
 
+import cv2
+
 import altair as alt
 import pandas as pd
 
-from augaudit import charts, config, provenance
+from augaudit import charts, config, failures, provenance
 from augaudit.files import atomic_dir, write_text
 from augaudit.stages.compare import OUT as SUMMARY
+from augaudit.stages.score import out_dir as score_dir
 from augaudit.stages.train import out_dir as model_dir
 from augaudit.testsets import CLEAN
 
 OUT = Path("results/report")
+FAILURES_PER_FACTOR = 2
+STYLE = """<style>
+body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
+table.table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 13px; }
+table.table th, table.table td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; }
+.gallery img { margin: 4px; border: 1px solid #ccc; }
+</style>"""
 
 
 def _table(frame: pd.DataFrame) -> str:
@@ -60,6 +71,22 @@ def _provenance_frame(variants: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _failure_gallery(params: dict) -> str:
+    """HTML for the worst images per variant and factor (PNG data URIs, so the page stays one file)."""
+    per_image = pd.concat([pd.read_parquet(score_dir(v) / "per_image.parquet") for v in params["variants"]])
+    rows = failures.worst(per_image, FAILURES_PER_FACTOR)
+    parts = []
+    for (variant, factor), group in rows.groupby(["variant", "factor"], sort=True):
+        imgs = []
+        for row in group.itertuples(index=False):
+            pair = failures.pair(row, params["dataset"]["eval_split"], params["score"]["conf"])
+            png = cv2.imencode(".png", pair)[1]
+            imgs.append(f'<img alt="{html.escape(row.test)} {row.image_id}" '
+                        f'src="data:image/png;base64,{base64.b64encode(png.tobytes()).decode()}">')
+        parts.append(f"<h3>{html.escape(variant)} — {html.escape(factor)}</h3><div class=gallery>{''.join(imgs)}</div>")
+    return "".join(parts) or "<p>No image lost F1 under any test.</p>"
+
+
 def run(params: dict) -> Path:
     zones = params["compare"]["zones"]
     summary = pd.read_csv(SUMMARY / "summary.csv")
@@ -72,8 +99,9 @@ def run(params: dict) -> Path:
     }
     if not audit.empty:
         figures["audit"] = charts.audit_heatmap(audit)
+    figures["slices"] = charts.slices(pd.read_csv(SUMMARY / "slices.csv"))
     page = alt.vconcat(*figures.values()).resolve_scale(color="independent")
-    doc = page.to_html(inline=True)
+    doc = page.to_html(inline=True, embed_options={"renderer": "svg", "actions": False})
     tables = [("Variants", _metrics_frame(metrics))]
     if not audit.empty:
         tables.append(("Augmentation audit (per factor)",
@@ -81,7 +109,10 @@ def run(params: dict) -> Path:
                                                           "difference", "low", "high", "verdict"]]))
     tables.append(("Provenance", _provenance_frame(list(params["variants"]))))
     body = "".join(f"<h2>{html.escape(title)}</h2>{_table(frame)}" for title, frame in tables)
-    head = "<h1>augaudit report</h1><p>Risk = percent of images whose F1 dropped by at least " \
+    body += "<h2>Failure gallery</h2><p>Per variant and factor, the images whose F1 dropped most: clean (left) " \
+            "and perturbed (right); reference boxes green, detections counted in the F1 red.</p>" \
+            + _failure_gallery(params)
+    head = STYLE + "<h1>augaudit report</h1><p>Risk = percent of images whose F1 dropped by at least " \
            f"{params['score']['break_drop']} under a test; intervals are {params['compare']['confidence']:.0%} " \
            "image-level bootstrap.</p>"
     # The inlined Vega bundle itself contains "<body>" strings: the page's own tags are the last ones.

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 from PIL import Image
 
 from augaudit import config, datasets, metrics, perturbations, provenance, risk
 from augaudit.files import atomic_dir, write_json, write_parquet
+from augaudit.stages.perturb import image_seed
 from augaudit.testsets import CLEAN, PERTURBED, images_dir, prediction_dir, prediction_file, severities
 
 
@@ -23,7 +25,7 @@ def tests(params: dict) -> list[tuple[str, int]]:
 
 
 def _references(folder: Path) -> tuple[dict, dict]:
-    """Reference boxes (pixels) and sizes of every image in a test folder."""
+    """Reference boxes (pixels) and sizes of every image in a test folder, from its labels."""
     refs, sizes = {}, {}
     for image in datasets.list_images(folder):
         with Image.open(image) as im:
@@ -32,55 +34,106 @@ def _references(folder: Path) -> tuple[dict, dict]:
     return refs, sizes
 
 
-def score_test(refs: dict, detections: pd.DataFrame, conf: float, match_iou: float) -> pd.DataFrame:
+def _predicted_references(params: dict, clean_refs: dict, sizes: dict, name: str, severity: int,
+                          clean_images: Path) -> dict:
+    """Label-free references: the clean predictions, moved by the same transform as the image.
+
+    A metamorphic relation: a robust model's detections on a perturbed image are its clean detections
+    under the same transform. Non-geometric perturbations leave them where they are; geometric ones
+    replay the perturbation with the image's own seed, boxes and all.
+    """
+    if name == "clean" or not perturbations.CATALOGUE[name].geometric:
+        return clean_refs
+    ladder = params["perturbations"][name].get("ladder")
+    moved = {}
+    for image_id, (cls, xyxy) in clean_refs.items():
+        w, h = sizes[image_id]
+        bgr = cv2.imread(str(next(clean_images.glob(f"{image_id}.*"))), cv2.IMREAD_COLOR)
+        labels = np.column_stack([cls, metrics.to_yolo(xyxy, w, h)]) if len(cls) else np.zeros((0, 5))
+        _, out = perturbations.apply(name, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), labels, severity,
+                                     image_seed(params["seed"], name, severity, image_id), ladder)
+        moved[image_id] = metrics.to_pixels(out, w, h)
+    return moved
+
+
+def _as_references(detections: pd.DataFrame, refs: dict, conf: float) -> dict:
+    """Confident clean detections as (classes, xyxy) per image; an image with none has no references."""
+    kept = detections[(detections["score"] >= conf) & (detections["x2"] > detections["x1"])
+                      & (detections["y2"] > detections["y1"])]
+    groups = {k: g for k, g in kept.groupby("image_id", sort=False)}
+    empty = (np.zeros(0, int), np.zeros((0, 4)))
+    return {k: (groups[k]["class_id"].to_numpy(), groups[k][["x1", "y1", "x2", "y2"]].to_numpy(float))
+            if k in groups else empty for k in refs}
+
+
+def score_test(refs: dict, detections: pd.DataFrame, conf: float, match_iou: float,
+               names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-image (tp, fp, fn, f1), and the same per class and object-size slice present in the image."""
     kept = detections[detections["score"] >= conf]
     groups = {k: g for k, g in kept.groupby("image_id", sort=False)}
-    rows = []
+    rows, slice_rows = [], []
     for image_id, (cls, xyxy) in refs.items():
         g = groups.get(image_id)
-        if g is None:
-            tp, fp, fn = 0, 0, len(cls)
-        else:
-            tp, fp, fn = metrics.match(cls, xyxy, g["class_id"].to_numpy(), g["score"].to_numpy(),
-                                       g[["x1", "y1", "x2", "y2"]].to_numpy(float), match_iou)
+        det_cls = g["class_id"].to_numpy() if g is not None else np.zeros(0, int)
+        det_xyxy = g[["x1", "y1", "x2", "y2"]].to_numpy(float) if g is not None else np.zeros((0, 4))
+        det_score = g["score"].to_numpy() if g is not None else np.zeros(0)
+        assigned = metrics.assign(cls, xyxy, det_cls, det_score, det_xyxy, match_iou)
+        tp, fp, fn = metrics.counts(assigned, np.ones(len(cls), bool), np.ones(len(det_cls), bool))
         rows.append((image_id, tp, fp, fn, metrics.f1(tp, fp, fn)))
-    return pd.DataFrame(rows, columns=["image_id", "tp", "fp", "fn", "f1"])
+        gt_size, det_size = metrics.size_bucket(xyxy), metrics.size_bucket(det_xyxy)
+        for kind, gt_keys, det_keys, label in (("class", cls, det_cls, lambda c: names[int(c)]),
+                                               ("size", gt_size, det_size, str)):
+            for key in sorted(set(gt_keys.tolist())):
+                tp, fp, fn = metrics.counts(assigned, gt_keys == key, det_keys == key)
+                slice_rows.append((image_id, f"{kind}:{label(key)}", tp, fp, fn, metrics.f1(tp, fp, fn)))
+    columns = ["image_id", "tp", "fp", "fn", "f1"]
+    return pd.DataFrame(rows, columns=columns), pd.DataFrame(slice_rows, columns=[columns[0], "slice", *columns[1:]])
+
+
+def _label(frame: pd.DataFrame, variant: str, test: str, name: str, severity: int) -> pd.DataFrame:
+    factor = "clean" if name == "clean" else perturbations.CATALOGUE[name].factor
+    ids = pd.DataFrame({"variant": variant, "test": test, "perturbation": name, "factor": factor,
+                        "severity": severity}, index=frame.index)
+    return pd.concat([ids, frame], axis=1)
 
 
 def run(params: dict, variant: str) -> Path:
     s = params["score"]
     split = params["dataset"]["eval_split"]
-    class_ids = list(range(len(datasets.read_data_yaml(CLEAN / "data.yaml")["names"])))
-    frames, test_metrics, clean_f1 = [], {}, None
+    names = datasets.read_data_yaml(CLEAN / "data.yaml")["names"]
+    label_free = s["reference"] == "predictions"
+    frames, slice_frames, test_metrics, clean, predicted = [], [], {}, None, None
     for name, severity in tests(params):
         refs, sizes = _references(images_dir(name, severity, split))
         detections = pd.read_parquet(prediction_file(variant, name, severity))
-        frame = score_test(refs, detections, s["conf"], s["match_iou"])
-        if clean_f1 is None:
-            clean_f1 = frame.set_index("image_id")["f1"]
-        frame["broken"] = risk.broken(frame["f1"].to_numpy(), clean_f1.reindex(frame["image_id"]).to_numpy(),
+        if label_free:
+            if predicted is None:  # clean comes first: its confident detections are the references
+                predicted = _as_references(detections, refs, s["conf"])
+            refs = _predicted_references(params, predicted, sizes, name, severity, images_dir("clean", 0, split))
+        frame, slices = score_test(refs, detections, s["conf"], s["match_iou"], names)
+        if clean is None:
+            clean = (frame.set_index("image_id")["f1"], slices.set_index(["image_id", "slice"])["f1"])
+        frame["broken"] = risk.broken(frame["f1"].to_numpy(), clean[0].reindex(frame["image_id"]).to_numpy(),
                                       s["break_drop"])
+        # a slice absent from the clean image (NaN clean F1) cannot be broken
+        slices["broken"] = risk.broken(slices["f1"].to_numpy(),
+                                       clean[1].reindex(pd.MultiIndex.from_frame(slices[["image_id", "slice"]]))
+                                       .to_numpy(), s["break_drop"])
         test = "clean" if name == "clean" else f"{name}/{severity}"
-        factor = "clean" if name == "clean" else perturbations.CATALOGUE[name].factor
-        frame.insert(0, "severity", severity)
-        frame.insert(0, "factor", factor)
-        frame.insert(0, "perturbation", name)
-        frame.insert(0, "test", test)
-        frame.insert(0, "variant", variant)
-        frames.append(frame)
-        test_metrics[test] = {**metrics.coco_map(refs, sizes, detections, class_ids),
-                              "risk": 100 * float(np.mean(frame["broken"])), "n_images": len(frame)}
-    per_image = pd.concat(frames, ignore_index=True)
-    per_image = per_image[["variant", "test", "perturbation", "factor", "severity", "image_id",
-                           "tp", "fp", "fn", "f1", "broken"]]
+        frames.append(_label(frame, variant, test, name, severity))
+        slice_frames.append(_label(slices, variant, test, name, severity))
+        m = metrics.coco_map(refs, sizes, detections, list(range(len(names))))
+        m["by_class"] = {names[c]: v for c, v in m["by_class"].items()}
+        test_metrics[test] = {**m, "risk": 100 * float(np.mean(frame["broken"])), "n_images": len(frame)}
     out = out_dir(variant)
     with atomic_dir(out) as tmp:
-        write_parquet(tmp / "per_image.parquet", per_image)
-        write_json(tmp / "metrics.json", {"variant": variant, "tests": test_metrics})
+        write_parquet(tmp / "per_image.parquet", pd.concat(frames, ignore_index=True))
+        write_parquet(tmp / "per_slice.parquet", pd.concat(slice_frames, ignore_index=True))
+        write_json(tmp / "metrics.json", {"variant": variant, "reference": s["reference"], "tests": test_metrics})
         inputs = {"data": CLEAN / "images" / split}
         for p in ["clean", *params["perturbations"]]:
             inputs[f"predictions_{p}"] = prediction_dir(variant, p)
             if p != "clean":
                 inputs[f"perturbed_{p}"] = PERTURBED / p
-        provenance.write(tmp, "score", inputs, config.stage_params(params, "score"), None)
+        provenance.write(tmp, "score", inputs, config.stage_params(params, "score"), params["seed"])
     return out
