@@ -13,8 +13,9 @@ ZONE_COLOURS = {"green": "#2ca02c", "yellow": "#ffbf00", "red": "#d62728"}
 
 def _zone_bands(zones: dict) -> list[alt.Chart]:
     bands = [("green", 0, zones["yellow"]), ("yellow", zones["yellow"], zones["red"]), ("red", zones["red"], 100)]
-    return [alt.Chart().mark_rect(opacity=0.12, color=ZONE_COLOURS[name]).encode(y=alt.datum(lo), y2=alt.datum(hi))
-            for name, lo, hi in bands]
+    # one rect per facet, not one per data row (stacked translucent rects would darken the bands)
+    return [alt.Chart().transform_aggregate(n="count()", groupby=["perturbation"]).mark_rect(
+        opacity=0.15, color=ZONE_COLOURS[name]).encode(y=alt.datum(lo), y2=alt.datum(hi)) for name, lo, hi in bands]
 
 
 def risk_by_factor(factors: pd.DataFrame) -> alt.Chart:
@@ -27,24 +28,44 @@ def risk_by_factor(factors: pd.DataFrame) -> alt.Chart:
     bars = base.mark_bar().encode(y=alt.Y("risk:Q", title="risk (% of images broken)", scale=alt.Scale(domain=[0, 100])))
     errors = base.mark_rule(color="black").encode(y="risk_low:Q", y2="risk_high:Q")
     return alt.layer(bars, errors).properties(width=alt.Step(14), height=180).facet(
-        column=alt.Column("factor:N", title="risk per factor", sort="ascending")).properties(title="Risk per factor")
+        column=alt.Column("factor:N", title=None, sort="ascending")).properties(title="Risk per factor")
 
 
-def risk_vs_severity(summary: pd.DataFrame, zones: dict) -> alt.Chart:
-    """Risk against severity per perturbation, green/yellow/red zone bands behind the curves."""
+def risk_vs_severity(summary: pd.DataFrame, breaking: pd.DataFrame, zones: dict) -> alt.Chart:
+    """Risk against severity per perturbation (from clean, severity 0), zone bands behind the curves,
+    and each variant's breaking points as dashed rules (yellow zone) and solid rules (red zone)."""
     data = summary[summary["perturbation"] != "clean"]
-    line = alt.Chart().mark_line(point=True).encode(
-        x=alt.X("severity:O", title="severity"),
-        y=alt.Y("risk:Q", title="risk %", scale=alt.Scale(domain=[0, 100])),
-        color=alt.Color("variant:N"),
+    clean = data.drop_duplicates(["variant", "perturbation"]).assign(severity=0, risk=0.0, risk_low=0.0,
+                                                                     risk_high=0.0)
+    curves = pd.concat([clean, data], ignore_index=True).assign(kind="curve")
+    points = breaking.assign(kind="breaking point").rename(columns={"severity": "breaking_severity"})
+    frame = pd.concat([curves, points], ignore_index=True)
+    frame["factor"] = frame["factor"].fillna(frame["perturbation"].map(
+        data.drop_duplicates("perturbation").set_index("perturbation")["factor"]))
+    curve = alt.Chart().transform_filter(alt.datum.kind == "curve")
+    x = alt.X("severity:Q", title="severity", axis=alt.Axis(tickMinStep=1))
+    line = curve.mark_line(point=True).encode(
+        x=x, y=alt.Y("risk:Q", title="risk %", scale=alt.Scale(domain=[0, 100])), color=alt.Color("variant:N"),
         tooltip=["variant", "perturbation", "severity", alt.Tooltip("risk:Q", format=".1f"),
                  alt.Tooltip("risk_low:Q", format=".1f"), alt.Tooltip("risk_high:Q", format=".1f"),
                  alt.Tooltip("map50:Q", format=".3f")])
-    band = alt.Chart().mark_area(opacity=0.15).encode(x="severity:O", y="risk_low:Q", y2="risk_high:Q",
-                                                      color="variant:N")
-    return alt.layer(*_zone_bands(zones), band, line, data=data).properties(width=150, height=120).facet(
-        facet=alt.Facet("perturbation:N", title=None, sort=alt.SortField("factor")), columns=5
+    band = curve.mark_area(opacity=0.15).encode(x=x, y="risk_low:Q", y2="risk_high:Q", color="variant:N")
+    rules = alt.Chart().transform_filter(alt.datum.kind == "breaking point").mark_rule(strokeWidth=1.5).encode(
+        x="breaking_severity:Q", color="variant:N",
+        strokeDash=alt.StrokeDash("zone:N", scale=alt.Scale(domain=["yellow", "red"], range=[[4, 3], [1, 0]]),
+                                  title="breaking point"),
+        tooltip=["variant", "perturbation", "zone", alt.Tooltip("breaking_severity:Q", format=".2f")])
+    return alt.layer(*_zone_bands(zones), band, line, rules, data=frame).properties(width=150, height=120).facet(
+        facet=alt.Facet("perturbation:N", title=None, sort=alt.SortField("factor")), columns=6
     ).properties(title="Risk vs severity per perturbation")
+
+
+def breaking_frame(metrics: dict) -> pd.DataFrame:
+    """metrics.json's breaking points as rows (variant, perturbation, zone, severity); None = never."""
+    rows = [{"variant": v, "perturbation": p, "zone": zone, "severity": sev}
+            for v, m in metrics.items() for p, zones in m["breaking_points"].items()
+            for zone, sev in zones.items() if sev is not None]
+    return pd.DataFrame(rows, columns=["variant", "perturbation", "zone", "severity"])
 
 
 def map_vs_risk(metrics: pd.DataFrame) -> alt.Chart:

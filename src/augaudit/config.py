@@ -78,6 +78,8 @@ def _check_references(params: dict, source: str, text: str) -> None:
                         f"unknown recipe {v['recipe']!r}; recipes are {sorted(params['recipes'])}")
         if "baseline" in v and v["baseline"] not in variants:
             raise _fail(source, text, ["variants", name, "baseline"], f"unknown variant {v['baseline']!r}")
+        if v.get("evaluate_only") and not v["init"].endswith(".pt"):
+            raise _fail(source, text, ["variants", name, "init"], "an evaluate_only variant needs a .pt checkpoint")
         parent = parent_variant(v)
         if parent is not None and parent not in variants:
             raise _fail(source, text, ["variants", name, "init"], f"warm-starts from unknown variant {parent!r}")

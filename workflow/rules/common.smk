@@ -1,4 +1,6 @@
 # Shared helpers: code files per stage (a code change re-runs its stage, as in dvc.yaml) and params.
+from pathlib import Path
+
 from augaudit.config import stage_params
 
 VARIANTS = list(config["variants"])

@@ -1,6 +1,9 @@
 rule prepare:
     input:
         code=code("prepare", "synthetic", "datasets"),
+        # a user's dataset: its folder, so changed files re-run prepare (DVC: see README)
+        source=lambda wc: [] if config["dataset"]["source"] == "synthetic"
+        else [str(Path(config["dataset"]["source"]).parent)],
     output:
         directory("data/clean"),
     params:

@@ -6,7 +6,6 @@ rule train:
     output:
         model="results/models/{variant}/best.pt",
         recipe="results/models/{variant}/recipe.json",
-        results="results/models/{variant}/results.csv",
     params:
         stage=lambda wc: stage_params(config, "train", wc.variant),
     threads: workflow.cores

@@ -94,7 +94,7 @@ def run(params: dict) -> Path:
     audit = pd.DataFrame(json.loads((SUMMARY / "audit.json").read_text()))
     figures = {
         "risk_by_factor": charts.risk_by_factor(_factor_frame(metrics)),
-        "risk_vs_severity": charts.risk_vs_severity(summary, zones),
+        "risk_vs_severity": charts.risk_vs_severity(summary, charts.breaking_frame(metrics), zones),
         "map_vs_risk": charts.map_vs_risk(_metrics_frame(metrics)),
     }
     if not audit.empty:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from augaudit import config, provenance, runtime, training
+from augaudit import config, provenance, recipes, runtime, training
 from augaudit.files import atomic_dir, write_json, write_text
 
 CLEAN = Path("data/clean")
@@ -25,6 +25,8 @@ def run(params: dict, variant: str) -> Path:
     seed = runtime.derive_seed(params["seed"], "train", variant)
     runtime.seed_everything(seed)
     out = out_dir(variant)
+    if v.get("evaluate_only"):
+        return _as_is(params, variant, Path(init), out)
     with atomic_dir(out) as tmp:
         work = tmp / "_work"
         data_yaml = training.stage_dataset(CLEAN, work / "data")
@@ -40,4 +42,15 @@ def run(params: dict, variant: str) -> Path:
         if Path(init).is_file():
             inputs["init"] = Path(init)
         provenance.write(tmp, "train", inputs, config.stage_params(params, "train", variant), seed, device)
+    return out
+
+
+def _as_is(params: dict, variant: str, checkpoint: Path, out: Path) -> Path:
+    """An evaluate-only variant: the checkpoint as it is, so predict/score treat it like a trained one."""
+    with atomic_dir(out) as tmp:
+        shutil.copyfile(checkpoint, tmp / "best.pt")
+        write_json(tmp / "recipe.json", {"name": params["variants"][variant]["recipe"], "targets": [],
+                                         "evaluate_only": True, "albumentations": recipes.serialise([])})
+        write_text(tmp / "train.log", f"evaluate-only: {checkpoint} used as it is, no training\n")
+        provenance.write(tmp, "train", {"init": checkpoint}, config.stage_params(params, "train", variant), None)
     return out
