@@ -145,6 +145,8 @@ def stage_params(params: dict, stage: str, item: str | None = None) -> dict:
     p = params
     if stage == "prepare":
         sub = {"seed": p["seed"], "dataset": p["dataset"]}
+    elif stage == "check":
+        sub = {}
     elif stage == "train":
         v = p["variants"][item]
         sub = {"seed": p["seed"], "device": p["device"], "train": p["train"],

@@ -38,7 +38,7 @@ def read_data_yaml(path: str | Path) -> dict:
         raise DatasetError(f"{path}: not valid YAML: {e}") from None
     if not isinstance(data, dict) or "names" not in data:
         raise DatasetError(f"{path}: expected a mapping with a 'names' key")
-    root = Path(data.get("path") or path.parent)
+    root = Path(data.get("path") or ".")  # no `path:` (or a relative one): next to the yaml, as Ultralytics does
     if not root.is_absolute():
         root = (path.parent / root).resolve()
     names = data["names"]

@@ -12,3 +12,15 @@ rule prepare:
         "logs/prepare.log",
     shell:
         "python scripts/prepare.py > {log} 2>&1"
+
+
+rule check:
+    input:
+        code=code("check", "datasets"),
+        data="data/clean",
+    output:
+        "results/check/data_check.json",
+    log:
+        "logs/check.log",
+    shell:
+        "python scripts/check.py > {log} 2>&1"

@@ -2,6 +2,7 @@ rule perturb:
     input:
         code=code("perturb", "perturbations", "datasets"),
         data="data/clean",
+        check="results/check/data_check.json",
     output:
         directory("data/perturbed/{perturbation}"),
     params:

@@ -2,6 +2,7 @@ rule train:
     input:
         code=code("train", "training", "recipes"),
         data="data/clean",
+        check="results/check/data_check.json",
         init=lambda wc: config["variants"][wc.variant]["init"],
     output:
         model="results/models/{variant}/best.pt",

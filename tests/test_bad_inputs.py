@@ -1,0 +1,188 @@
+"""A catalogue of bad inputs: each fails with a clear error naming the file (and line or key),
+and leaves no partial output behind."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+
+from augaudit import config, datasets, synthetic
+from augaudit.stages import check, prepare, train
+
+from conftest import ROOT, default_params
+
+# ---------------------------------------------------------------- params.yaml
+
+
+def _edit(fn):
+    params = copy.deepcopy(default_params())
+    fn(params)
+    return params
+
+
+PARAMS_CASES = {
+    "unknown top-level key": (lambda p: p.update(sede=1), "(top level): Additional properties"),
+    "negative seed": (lambda p: p.update(seed=-1), "seed: -1 is less than the minimum of 0"),
+    "empty severities": (lambda p: p["perturbations"]["fog"].update(severities=[]), "perturbations.fog.severities"),
+    "unknown ultralytics switch": (lambda p: p["recipes"]["none"].update(ultralytics={"mosaik": 1}),
+                                   "recipes.none.ultralytics: Additional properties"),
+    "init not a yaml or checkpoint": (lambda p: p["variants"]["baseline"].update(init="weights.txt"),
+                                      "variants.baseline.init"),
+    "evaluate_only without checkpoint": (lambda p: p["variants"]["baseline"].update(evaluate_only=True),
+                                         "needs a .pt checkpoint"),
+    "warm-start cycle": (lambda p: p["variants"]["baseline"].update(init="results/models/flips/best.pt"),
+                         "cycle"),
+    "unknown audit baseline": (lambda p: p["variants"]["mixed"].update(baseline="ghost"), "unknown variant"),
+    "recipe targets an unknown factor": (lambda p: p["recipes"]["mixed"].update(targets=["sharpness"]),
+                                         "recipes.mixed.targets[0]"),
+    "match_iou out of range": (lambda p: p["score"].update(match_iou=0), "score.match_iou"),
+}
+
+
+@pytest.mark.parametrize("case", PARAMS_CASES)
+def test_bad_params(case, tmp_path):
+    edit, words = PARAMS_CASES[case]
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(_edit(edit), sort_keys=False))
+    with pytest.raises(config.ConfigError) as e:
+        config.load(path)
+    assert str(e.value).startswith(str(path)) and words in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("text, words", [("seed: [1,\n", "not valid YAML"), ("- 1\n- 2\n", "expected a mapping")])
+def test_unparseable_params(tmp_path, text, words):
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    with pytest.raises(config.ConfigError, match=words):
+        config.load(path)
+
+
+def test_missing_params_file(tmp_path):
+    with pytest.raises(config.ConfigError, match="params file not found"):
+        config.load(tmp_path / "nope.yaml")
+
+
+# ---------------------------------------------------------------- datasets
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A working folder with a small user dataset (YOLO layout) and params pointing at it."""
+    monkeypatch.chdir(tmp_path)
+    synthetic.generate(tmp_path / "user", 0, 64, {"train": 3, "val": 2, "test": 2}, 2, 0)
+    params = default_params()
+    params["dataset"]["source"] = str(tmp_path / "user/data.yaml")
+    return tmp_path, params
+
+
+def _no_output(root):
+    leftovers = [p for p in (root / "data").rglob("*")] if (root / "data").exists() else []
+    leftovers += [p for p in (root / "results").rglob("*")] if (root / "results").exists() else []
+    assert leftovers == [], leftovers
+
+
+def _prepare_fails(root, params, words):
+    with pytest.raises(datasets.DatasetError) as e:
+        prepare.run(params)
+    assert words in str(e.value)
+    _no_output(root)
+    return str(e.value)
+
+
+def test_missing_data_yaml(project):
+    root, params = project
+    params["dataset"]["source"] = str(root / "user/missing.yaml")
+    _prepare_fails(root, params, "missing.yaml: data yaml not found")
+
+
+def test_data_yaml_without_names(project):
+    root, params = project
+    (root / "user/data.yaml").write_text("train: images/train\n")
+    _prepare_fails(root, params, "data.yaml: expected a mapping with a 'names' key")
+
+
+def test_missing_split_folder(project):
+    root, params = project
+    shutil.rmtree(root / "user/images/val")
+    _prepare_fails(root, params, "split 'val' folder")
+
+
+@pytest.mark.parametrize("line, words", [("0 0.5 0.5 0.1\n", "expected 'class cx cy w h'"),
+                                         ("cat 0.5 0.5 0.1 0.1\n", "expected 'class cx cy w h' numbers"),
+                                         ("-1 0.5 0.5 0.1 0.1\n", "integer class"),
+                                         ("1.5 0.5 0.5 0.1 0.1\n", "integer class")])
+def test_malformed_label_line(project, line, words):
+    root, params = project
+    label = root / "user/labels/train/train_00001.txt"
+    label.write_text(label.read_text() + line)
+    n = len(label.read_text().splitlines())
+    message = _prepare_fails(root, params, words)
+    assert f"train_00001.txt:{n}:" in message
+
+
+def test_eval_split_missing_from_dataset(project):
+    root, params = project
+    shutil.rmtree(root / "user/images/test")
+    (root / "user/data.yaml").write_text("train: images/train\nval: images/val\nnames: {0: a, 1: b}\n")
+    _prepare_fails(root, params, "dataset.eval_split 'test' has no images")
+
+
+def _check_fails(root, params, words):
+    prepare.run(params)
+    with pytest.raises(datasets.DatasetError) as e:
+        check.run(params)
+    assert words in str(e.value)
+    assert not (root / "results/check").exists() and not list((root / "results").glob(".check*"))
+    return str(e.value)
+
+
+def test_corrupt_image(project):
+    root, params = project
+    image = root / "user/images/val/val_00001.png"
+    image.write_bytes(image.read_bytes()[:100])
+    _check_fails(root, params, "val_00001.png: corrupt or unreadable image")
+
+
+def test_class_id_beyond_names(project):
+    root, params = project
+    label = root / "user/labels/val/val_00000.txt"
+    label.write_text("9 0.5 0.5 0.2 0.2\n" + label.read_text())
+    _check_fails(root, params, "val_00000.txt:1: class 9 but the data yaml names 4 classes")
+
+
+# ---------------------------------------------------------------- train and device
+
+
+def test_missing_init_checkpoint_stops_before_training(project):
+    root, params = project
+    params["variants"]["baseline"]["init"] = "weights/missing.pt"
+    with pytest.raises(FileNotFoundError, match="variants.baseline.init: checkpoint weights/missing.pt does not exist"):
+        train.run(params, "baseline")
+    assert not (root / "results").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_requested_on_a_machine_without_it(project):
+    root, params = project
+    params["device"] = "cuda"
+    prepare.run(params)
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    result = subprocess.run([sys.executable, str(ROOT / "scripts/train.py"), "--variant", "baseline"],
+                            capture_output=True, text=True, cwd=root)
+    assert result.returncode != 0 and "CUDA is not available" in result.stderr
+    assert not (root / "results/models/baseline").exists()
+
+
+def test_undeclared_variant_on_the_command_line(project):
+    root, params = project
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    result = subprocess.run([sys.executable, str(ROOT / "scripts/train.py"), "--variant", "ghost"],
+                            capture_output=True, text=True, cwd=root)
+    assert result.returncode == 1 and result.stderr.strip() == \
+        "error: params.yaml: variants.ghost: not declared (known: baseline, flips, mixed)"
