@@ -50,9 +50,14 @@ def expected_log(transforms: list[A.BasicTransform]) -> str:
     return ", ".join(f"{t}".replace("always_apply=False, ", "") for t in transforms if t.p)
 
 
+def strip_ansi(text: str) -> str:
+    """Ultralytics colours its log prefixes; logs and checks use the plain text."""
+    return _ANSI.sub("", text)
+
+
 def check_applied(log_lines: list[str], transforms: list[A.BasicTransform]) -> None:
     """Fail unless Ultralytics reported applying exactly this pipeline (it drops a failing one silently)."""
-    lines = [_ANSI.sub("", line) for line in log_lines]
+    lines = [strip_ansi(line) for line in log_lines]
     seen = [line.split("albumentations: ", 1)[1].strip() for line in lines if "albumentations: " in line]
     want = expected_log(transforms)
     if not seen:

@@ -23,7 +23,7 @@ class _Capture(logging.Handler):
         self.lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
+        self.lines.append(recipes.strip_ansi(record.getMessage()))
 
 
 def stage_dataset(clean: Path, scratch: Path) -> Path:
@@ -47,14 +47,15 @@ def stage_dataset(clean: Path, scratch: Path) -> Path:
 
 def train(init: str, data_yaml: Path, recipe: dict, settings: dict, seed: int, device: str, workdir: Path) -> dict:
     """Train from `init` (architecture yaml or checkpoint); return paths and the serialised recipe."""
-    from ultralytics import YOLO
+    from ultralytics import RTDETR, YOLO
 
     transforms, switches = recipes.build(recipe)
     capture = _Capture()
     logger = logging.getLogger("ultralytics")
     logger.addHandler(capture)
     try:
-        model = YOLO(init)
+        # YOLO() routes RT-DETR checkpoints by their head, but not RT-DETR architecture yamls
+        model = (RTDETR if Path(init).suffix in (".yaml", ".yml") and "rtdetr" in Path(init).stem else YOLO)(init)
         model.train(data=str(data_yaml), augmentations=transforms, **switches, **settings, seed=seed,
                     deterministic=True, device=device, amp=False, plots=False, project=str(workdir.resolve()),
                     name="run", exist_ok=True, verbose=True, val=True)
