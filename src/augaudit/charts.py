@@ -25,7 +25,8 @@ def risk_by_factor(factors: pd.DataFrame) -> alt.Chart:
         color=alt.Color("variant:N", title="variant"),
         tooltip=["variant", "factor", alt.Tooltip("risk:Q", format=".1f"), alt.Tooltip("risk_low:Q", format=".1f"),
                  alt.Tooltip("risk_high:Q", format=".1f"), "n_images"])
-    bars = base.mark_bar().encode(y=alt.Y("risk:Q", title="risk (% of images broken)", scale=alt.Scale(domain=[0, 100])))
+    bars = base.mark_bar().encode(
+        y=alt.Y("risk:Q", title="risk (% of images broken)", scale=alt.Scale(domain=[0, 100])))
     errors = base.mark_rule(color="black").encode(y="risk_low:Q", y2="risk_high:Q")
     return alt.layer(bars, errors).properties(width=alt.Step(14), height=180).facet(
         column=alt.Column("factor:N", title=None, sort="ascending")).properties(title="Risk per factor")

@@ -51,7 +51,8 @@ def check_split(images_dir: Path, n_classes: int) -> dict:
         x1, y1 = labels[:, 1] - labels[:, 3] / 2, labels[:, 2] - labels[:, 4] / 2
         x2, y2 = labels[:, 1] + labels[:, 3] / 2, labels[:, 2] + labels[:, 4] / 2
         tol = 1e-6
-        if ((x1 < -tol) | (y1 < -tol) | (x2 > 1 + tol) | (y2 > 1 + tol) | (labels[:, 3] <= 0) | (labels[:, 4] <= 0)).any():
+        outside = (x1 < -tol) | (y1 < -tol) | (x2 > 1 + tol) | (y2 > 1 + tol)
+        if (outside | (labels[:, 3] <= 0) | (labels[:, 4] <= 0)).any():
             out_of_range.append(label.name)
         if len(np.unique(labels, axis=0)) < len(labels):
             duplicates.append(label.name)

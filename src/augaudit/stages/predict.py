@@ -6,8 +6,8 @@ from pathlib import Path
 
 from augaudit import config, datasets, inference, provenance, runtime
 from augaudit.files import atomic_dir, write_parquet
-from augaudit.testsets import images_dir, prediction_dir, severities
 from augaudit.stages.train import out_dir
+from augaudit.testsets import images_dir, prediction_dir, severities
 
 
 def run(params: dict, variant: str, perturbation: str) -> Path:

@@ -11,17 +11,17 @@ import html
 import json
 from pathlib import Path
 
-import cv2
-
 import altair as alt
+import cv2
+import numpy as np
 import pandas as pd
 
-from augaudit import charts, config, failures, provenance
+from augaudit import charts, config, datasets, failures, provenance
 from augaudit.files import atomic_dir, write_text
 from augaudit.stages.compare import OUT as SUMMARY
 from augaudit.stages.score import out_dir as score_dir
 from augaudit.stages.train import out_dir as model_dir
-from augaudit.testsets import CLEAN
+from augaudit.testsets import CLEAN, images_dir, severities
 
 OUT = Path("results/report")
 FAILURES_PER_FACTOR = 2
@@ -80,11 +80,33 @@ def _failure_gallery(params: dict) -> str:
         imgs = []
         for row in group.itertuples(index=False):
             pair = failures.pair(row, params["dataset"]["eval_split"], params["score"]["conf"])
-            png = cv2.imencode(".png", pair)[1]
-            imgs.append(f'<img alt="{html.escape(row.test)} {row.image_id}" '
-                        f'src="data:image/png;base64,{base64.b64encode(png.tobytes()).decode()}">')
+            imgs.append(_png_tag(pair, f"{row.test} {row.image_id}"))
         parts.append(f"<h3>{html.escape(variant)} — {html.escape(factor)}</h3><div class=gallery>{''.join(imgs)}</div>")
     return "".join(parts) or "<p>No image lost F1 under any test.</p>"
+
+
+def _test_sets_sheet(params: dict) -> np.ndarray:
+    """One clean test image as it appears in every test set of this run (rows: perturbations,
+    columns: severities run), read back from data/perturbed — what the models really saw."""
+    split = params["dataset"]["eval_split"]
+    first = datasets.list_images(CLEAN / "images" / split)[0]
+    rows, width = [], 0
+    for name in ["clean", *params["perturbations"]]:
+        tiles = []
+        for severity in severities(params, name):
+            image = next(images_dir(name, severity, split).glob(f"{first.stem}.*"))
+            tile = cv2.resize(cv2.imread(str(image), cv2.IMREAD_COLOR), (128, 128), interpolation=cv2.INTER_AREA)
+            label = name if name == "clean" else f"{name} {severity}"
+            cv2.putText(tile, label, (2, 10), cv2.FONT_HERSHEY_SIMPLEX, 0.3, (255, 255, 255), 1, cv2.LINE_AA)
+            tiles.append(tile)
+        rows.append(np.hstack(tiles))
+        width = max(width, rows[-1].shape[1])
+    return np.vstack([np.hstack([r, np.full((r.shape[0], width - r.shape[1], 3), 255, np.uint8)]) for r in rows])
+
+
+def _png_tag(image: np.ndarray, alt: str) -> str:
+    png = cv2.imencode(".png", image)[1]
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png.tobytes()).decode()}">'
 
 
 def run(params: dict) -> Path:
@@ -112,6 +134,8 @@ def run(params: dict) -> Path:
     body += "<h2>Failure gallery</h2><p>Per variant and factor, the images whose F1 dropped most: clean (left) " \
             "and perturbed (right); reference boxes green, detections counted in the F1 red.</p>" \
             + _failure_gallery(params)
+    body += "<h2>Test sets of this run</h2><p>One test image in every perturbed set, as stored in data/perturbed." \
+            f"</p><div class=gallery>{_png_tag(_test_sets_sheet(params), 'test sets')}</div>"
     head = STYLE + "<h1>augaudit report</h1><p>Risk = percent of images whose F1 dropped by at least " \
            f"{params['score']['break_drop']} under a test; intervals are {params['compare']['confidence']:.0%} " \
            "image-level bootstrap.</p>"

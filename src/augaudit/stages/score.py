@@ -12,7 +12,14 @@ from PIL import Image
 from augaudit import config, datasets, metrics, perturbations, provenance, risk
 from augaudit.files import atomic_dir, write_json, write_parquet
 from augaudit.stages.perturb import image_seed
-from augaudit.testsets import CLEAN, PERTURBED, images_dir, prediction_dir, prediction_file, severities
+from augaudit.testsets import (
+    CLEAN,
+    PERTURBED,
+    images_dir,
+    prediction_dir,
+    prediction_file,
+    severities,
+)
 
 
 def out_dir(variant: str) -> Path:
