@@ -7,10 +7,13 @@ from augaudit import config as params_schema
 configfile: "params.yaml"
 
 
-try:
-    params_schema.validate(config, "params.yaml", open("params.yaml").read())
-except params_schema.ConfigError as e:
-    raise WorkflowError(str(e)) from None
+# Validated once by the main process; cluster job steps (remote_exec) re-parse this file per job
+# and skip the check, which imports Albumentations and costs seconds.
+if not workflow.remote_exec:
+    try:
+        params_schema.validate(config, "params.yaml", open("params.yaml").read())
+    except params_schema.ConfigError as e:
+        raise WorkflowError(str(e)) from None
 
 
 include: "workflow/rules/common.smk"

@@ -39,7 +39,7 @@ def risk_vs_severity(summary: pd.DataFrame, breaking: pd.DataFrame, zones: dict)
     clean = data.drop_duplicates(["variant", "perturbation"]).assign(severity=0, risk=0.0, risk_low=0.0,
                                                                      risk_high=0.0)
     curves = pd.concat([clean, data], ignore_index=True).assign(kind="curve")
-    points = breaking.assign(kind="breaking point").rename(columns={"severity": "breaking_severity"})
+    points = breaking.assign(kind="breaking point")  # `severity` = where the zone is reached
     frame = pd.concat([curves, points], ignore_index=True)
     frame["factor"] = frame["factor"].fillna(frame["perturbation"].map(
         data.drop_duplicates("perturbation").set_index("perturbation")["factor"]))
@@ -52,10 +52,10 @@ def risk_vs_severity(summary: pd.DataFrame, breaking: pd.DataFrame, zones: dict)
                  alt.Tooltip("map50:Q", format=".3f")])
     band = curve.mark_area(opacity=0.15).encode(x=x, y="risk_low:Q", y2="risk_high:Q", color="variant:N")
     rules = alt.Chart().transform_filter(alt.datum.kind == "breaking point").mark_rule(strokeWidth=1.5).encode(
-        x="breaking_severity:Q", color="variant:N",
+        x=x, color="variant:N",
         strokeDash=alt.StrokeDash("zone:N", scale=alt.Scale(domain=["yellow", "red"], range=[[4, 3], [1, 0]]),
                                   title="breaking point"),
-        tooltip=["variant", "perturbation", "zone", alt.Tooltip("breaking_severity:Q", format=".2f")])
+        tooltip=["variant", "perturbation", "zone", alt.Tooltip("severity:Q", format=".2f", title="breaking point")])
     return alt.layer(*_zone_bands(zones), band, line, rules, data=frame).properties(width=150, height=120).facet(
         facet=alt.Facet("perturbation:N", title=None, sort=alt.SortField("factor")), columns=6
     ).properties(title="Risk vs severity per perturbation")

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -63,11 +64,25 @@ def write_parquet(path: str | Path, frame) -> None:
     write_bytes(path, sink.getvalue().to_pybytes())
 
 
+def _stale_siblings(final: Path) -> list[Path]:
+    """What a killed writer of `final` left beside it: its temp folders (`tempfile.mkdtemp` names:
+    8 characters of [a-z0-9_]) and the previous output parked while renaming."""
+    pattern = re.compile(rf"\.{re.escape(final.name)}\.(?:[a-z0-9_]{{8}}\.tmp|old-\d+)")
+    return [p for p in final.parent.iterdir()
+            if pattern.fullmatch(p.name) and p.is_dir() and not p.is_symlink()]
+
+
 @contextlib.contextmanager
 def atomic_dir(final: str | Path) -> Iterator[Path]:
-    """Yield an empty temp folder; on success it replaces `final` whole, on failure it is removed."""
+    """Yield an empty temp folder; on success it replaces `final` whole, on failure it is removed.
+
+    A SIGKILL cannot be cleaned up after, so the temp siblings an earlier killed run of the same
+    output left are removed first (both engines run one job per output at a time).
+    """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
+    for stale in _stale_siblings(final):
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
     tmp.chmod(0o777 & ~_umask())
     try:

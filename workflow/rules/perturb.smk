@@ -7,7 +7,7 @@ rule perturb:
         directory("data/perturbed/{perturbation}"),
     params:
         stage=lambda wc: stage_params(config, "perturb", wc.perturbation),
-    threads: workflow.cores
+    threads: lambda wc: workflow.cores  # deferred: `snakemake --unlock` and friends need no --cores
     log:
         "logs/perturb/{perturbation}.log",
     shell:

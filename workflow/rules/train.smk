@@ -9,7 +9,7 @@ rule train:
         recipe="results/models/{variant}/recipe.json",
     params:
         stage=lambda wc: stage_params(config, "train", wc.variant),
-    threads: workflow.cores
+    threads: lambda wc: workflow.cores  # deferred: `snakemake --unlock` and friends need no --cores
     log:
         "logs/train/{variant}.log",
     shell:
