@@ -24,7 +24,6 @@ Target: under 10 s each.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import os
 import pstats
 import re
@@ -72,20 +71,21 @@ def big_params(n_variants: int, n_perturbations: int, n_severities: int) -> tupl
 
 
 def make_project(dest: Path, params: dict) -> Path:
+    dest.mkdir(parents=True)
     for name in PROJECT_FILES:
         src = ROOT / name
         if src.is_dir():
             shutil.copytree(src, dest / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         elif src.exists():
             shutil.copy2(src, dest / name)
-    if (ROOT / ".dvc" / "plots").is_dir():
-        shutil.copytree(ROOT / ".dvc" / "plots", dest / ".dvc" / "plots")
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     (dest / ".gitignore").write_text((ROOT / ".gitignore").read_text())
     env = engine_env()
     subprocess.run(["git", "init", "-q"], cwd=dest, check=True, env=env)
     subprocess.run(["dvc", "init", "-q"], cwd=dest, check=True, env=env)
     subprocess.run(["dvc", "config", "core.analytics", "false"], cwd=dest, check=True, env=env)
+    if (ROOT / ".dvc" / "plots").is_dir():
+        shutil.copytree(ROOT / ".dvc" / "plots", dest / ".dvc" / "plots")
     return dest
 
 
@@ -100,7 +100,7 @@ def timed(cmd: list[str], cwd: Path, repeat: int) -> tuple[list[float], str]:
     times, out = [], ""
     for _ in range(repeat):
         t = time.perf_counter()
-        r = subprocess.run(cmd, cwd=cwd, env=engine_env(), capture_output=True, text=True)
+        r = subprocess.run(cmd, cwd=cwd, env=engine_env(), capture_output=True, text=True, check=False)
         times.append(time.perf_counter() - t)
         out = r.stdout + r.stderr
         if r.returncode != 0:
@@ -111,7 +111,7 @@ def timed(cmd: list[str], cwd: Path, repeat: int) -> tuple[list[float], str]:
 def profile_snakefile(project: Path, top: int) -> None:
     """cProfile `snakemake -n` in-process, cumulative time, our files and the heaviest calls."""
     prof = project / "snakemake.prof"
-    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "snakemake", "-n", "--quiet", "all"],
+    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "snakemake", "-n"],
                    cwd=project, env=engine_env(), capture_output=True, check=True)
     stats = pstats.Stats(str(prof))
     stats.sort_stats("cumulative").print_stats(top)
