@@ -7,6 +7,8 @@ rule train:
     output:
         model="results/models/{variant}/best.pt",
         recipe="results/models/{variant}/recipe.json",
+        log="results/models/{variant}/train.log",
+        provenance="results/models/{variant}/provenance.json",
     params:
         stage=lambda wc: stage_params(config, "train", wc.variant),
     threads: lambda wc: workflow.cores  # deferred: `snakemake --unlock` and friends need no --cores
