@@ -38,6 +38,7 @@ import numpy as np
 import yaml
 
 from augaudit import datasets, inference, metrics, runtime
+from augaudit.stages.score import references
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 DATASET = SHARED / "datasets" / "coco128"
@@ -76,18 +77,6 @@ def make_dataset(source: Path, n: int, dest: Path) -> tuple[Path, list[Path]]:
     (dest / "data.yaml").write_text(yaml.safe_dump(  # Ultralytics requires a train key: point it at val
         {"train": "images/val", "val": "images/val", "names": dict(enumerate(info["names"]))}, sort_keys=False))
     return dest / "data.yaml", datasets.list_images(dest / "images" / "val")
-
-
-def references(images: list[Path]) -> tuple[dict, dict]:
-    """Reference boxes in pixels and image sizes, as the score stage reads them."""
-    from PIL import Image
-
-    refs, sizes = {}, {}
-    for image in images:
-        with Image.open(image) as im:
-            sizes[image.stem] = im.size
-        refs[image.stem] = metrics.to_pixels(datasets.read_labels(datasets.label_path(image)), *im.size)
-    return refs, sizes
 
 
 def raw_batches(images: list[Path], imgsz: int, batch: int, device, half: bool) -> list:

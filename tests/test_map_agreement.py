@@ -56,22 +56,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import SHARED
-from PIL import Image
 
 from augaudit import datasets, inference, metrics, runtime
+from augaudit.stages.score import references
 
 TOLERANCE = 0.02          # ours vs Ultralytics' val(rect=False); see the module docstring
 METRIC_TOLERANCE = 0.01   # metrics.coco_map vs Ultralytics' metric on the very same boxes
 SETTINGS = {"imgsz": 640, "conf": 0.001, "iou": 0.7, "max_det": 300, "batch": 4}
-
-
-def _references(images: list[Path]) -> tuple[dict, dict]:
-    refs, sizes = {}, {}
-    for image in images:
-        with Image.open(image) as im:
-            sizes[image.stem] = im.size
-        refs[image.stem] = metrics.to_pixels(datasets.read_labels(datasets.label_path(image)), *im.size)
-    return refs, sizes
 
 
 def _from_coco_json(path: Path) -> pd.DataFrame:
@@ -97,7 +88,7 @@ def coco8_runs(tmp_path_factory) -> dict:
     assert len(images) == 4
     weights = str(SHARED / "weights" / "yolov8n.pt")
     class_ids = list(range(len(info["names"])))
-    refs, sizes = _references(images)
+    refs, sizes = references(images)
 
     detections = inference.predict(YOLO(weights), images, SETTINGS, "cpu")
     ours = metrics.coco_map(refs, sizes, detections, class_ids)

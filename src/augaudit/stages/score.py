@@ -31,14 +31,18 @@ def tests(params: dict) -> list[tuple[str, int]]:
     return [("clean", 0)] + [(p, s) for p in params["perturbations"] for s in severities(params, p)]
 
 
-def _references(folder: Path) -> tuple[dict, dict]:
-    """Reference boxes (pixels) and sizes of every image in a test folder, from its labels."""
+def references(images: list[Path]) -> tuple[dict, dict]:
+    """Reference boxes (pixels, from the labels) and sizes of images, keyed by image id."""
     refs, sizes = {}, {}
-    for image in datasets.list_images(folder):
+    for image in images:
         with Image.open(image) as im:
             sizes[image.stem] = im.size
         refs[image.stem] = metrics.to_pixels(datasets.read_labels(datasets.label_path(image)), *im.size)
     return refs, sizes
+
+
+def _references(folder: Path) -> tuple[dict, dict]:
+    return references(datasets.list_images(folder))
 
 
 def _predicted_references(params: dict, clean_refs: dict, sizes: dict, name: str, severity: int,
