@@ -49,7 +49,7 @@ def test_invalid_value_names_the_key(tmp_path, edit, key, words):
 
 
 def test_error_names_the_line(tmp_path):
-    text = (ROOT / "params.yaml").read_text().replace("  epochs: 10", "  epochs: -3")
+    text = (ROOT / "params.yaml").read_text().replace("  epochs: 12", "  epochs: -3")
     path = tmp_path / "params.yaml"
     path.write_text(text)
     line = next(i for i, t in enumerate(text.splitlines(), 1) if "epochs: -3" in t)
