@@ -138,12 +138,34 @@ def stale_temps(project: Path) -> list[str]:
                   for p in (project / folder).rglob(".*.tmp"))
 
 
-def kill_mid_train(project: Path, cmd: list[str], variant: str, log: Path) -> None:
-    """Start an engine, wait until `variant`'s training writes its temp folder, SIGKILL everything."""
+KILLS = {
+    "stage": "SIGKILL to the training process only (the OOM killer, a crashed job)",
+    "interrupt": "SIGINT to the engine's process group (Ctrl-C in a terminal)",
+    "everything": "SIGKILL to the engine and every process under it (power loss, `kill -9`)",
+}
+
+
+def _stage_processes(engine: psutil.Process, variant: str) -> list[psutil.Process]:
+    """The running `scripts/train.py` of `variant` under the engine (the shell wrapping it excluded)."""
+    found = []
+    for child in engine.children(recursive=True):
+        try:
+            cmd = child.cmdline()
+        except psutil.NoSuchProcess:
+            continue
+        if any(a.endswith("scripts/train.py") for a in cmd) and variant in cmd and "python" in Path(cmd[0]).name:
+            found.append(child)
+    return found
+
+
+def kill_mid_train(project: Path, cmd: list[str], variant: str, log: Path, how: str) -> int:
+    """Start an engine, wait until `variant`'s training writes its temp folder, then kill as `how`
+    says (see KILLS); returns the engine's exit status."""
     models = project / "results/models"
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, cwd=project, env=engine_env(project), stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
+    engine = psutil.Process(proc.pid)
     try:
         deadline = time.monotonic() + 900
         while not list(models.glob(f".{variant}.*.tmp")):
@@ -151,22 +173,30 @@ def kill_mid_train(project: Path, cmd: list[str], variant: str, log: Path) -> No
             assert time.monotonic() < deadline, "training never started"
             time.sleep(0.05)
         time.sleep(1.0)  # well inside the training: Ultralytics takes seconds to set up one epoch
+        if how == "stage":
+            stage = _stage_processes(engine, variant)
+            assert stage, f"no training process of {variant} under {cmd}"
+            for p in stage:
+                p.kill()
+        elif how == "interrupt":
+            os.killpg(proc.pid, signal.SIGINT)
+        if how != "everything":
+            proc.wait(timeout=300)  # the engine notices and ends by itself
     finally:
-        try:
-            children = psutil.Process(proc.pid).children(recursive=True)
-        except psutil.NoSuchProcess:
-            children = []
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        for child in children:  # anything that left the process group (psutil checks the PID's identity)
+        if proc.poll() is None:  # "everything", or an engine that did not end by itself
+            children = engine.children(recursive=True) if engine.is_running() else []
             try:
-                child.kill()
-            except psutil.NoSuchProcess:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
                 pass
-        proc.wait()
-    assert list(models.glob(f".{variant}.*.tmp")), f"{variant}'s training finished before the kill"
+            for child in children:  # anything that left the process group (psutil checks the PID's identity)
+                try:
+                    child.kill()
+                except psutil.NoSuchProcess:
+                    pass
+            proc.wait()
+    assert not (models / variant / "best.pt").exists(), f"{variant}'s training finished before the kill"
+    return proc.returncode
 
 
 # ---------------------------------------------------------------- fixtures
@@ -323,17 +353,21 @@ def _change_flips_recipe(params: dict) -> None:
 
 
 @e2e
-def test_snakemake_killed_mid_stage_leaves_nothing_finished(snakemake_run, tmp_path):
+@pytest.mark.parametrize("how", list(KILLS))
+def test_snakemake_killed_mid_stage_leaves_nothing_finished(snakemake_run, tmp_path, how):
     project = copy_project(snakemake_run, tmp_path / "p")
     params = edit_params(project, _change_flips_recipe)
-    kill_mid_train(project, ["snakemake", "--cores", "2"], KILLED, tmp_path / "killed.log")
+    status = kill_mid_train(project, ["snakemake", "--cores", "2"], KILLED, tmp_path / "killed.log", how)
+    assert status != 0, f"snakemake reported success after {KILLS[how]}"
     assert not (project / f"results/models/{KILLED}/best.pt").exists()
+    if how == "everything":
+        # Snakemake's lock survives a SIGKILL of Snakemake itself (nothing of it is left to lift
+        # it): the next run refuses and says why; `snakemake --unlock` lifts it (README)
+        locked = snakemake(project, "--cores", "2", check=False)
+        assert locked.returncode != 0 and "--unlock" in locked.stdout + locked.stderr
+        snakemake(project, "--unlock")
     assert f"train@{KILLED}" in snakemake_plan(project)  # not considered complete
-    # Snakemake's lock survives a SIGKILL; the next run says so, `snakemake --unlock` lifts it
-    locked = snakemake(project, "--cores", "2", check=False)
-    assert locked.returncode != 0 and "--unlock" in locked.stdout + locked.stderr
-    snakemake(project, "--unlock")
-    out = snakemake(project, "--cores", "2")
+    out = snakemake(project, "--cores", "2")  # any other kill: the next run just completes
     assert snakemake_jobs(out.stdout + out.stderr) == expected_jobs(params, variants=warm_started(params, KILLED))
     assert (project / f"results/models/{KILLED}/best.pt").is_file()
     assert stale_temps(project) == []  # the killed run's temp folder was cleaned up
@@ -341,13 +375,15 @@ def test_snakemake_killed_mid_stage_leaves_nothing_finished(snakemake_run, tmp_p
 
 
 @e2e
-def test_dvc_killed_mid_stage_leaves_nothing_finished(dvc_run, tmp_path):
+@pytest.mark.parametrize("how", ["stage", "everything"])
+def test_dvc_killed_mid_stage_leaves_nothing_finished(dvc_run, tmp_path, how):
     project = copy_project(dvc_run, tmp_path / "p")
     params = edit_params(project, _change_flips_recipe)
-    kill_mid_train(project, ["dvc", "repro"], KILLED, tmp_path / "killed.log")
+    status = kill_mid_train(project, ["dvc", "repro"], KILLED, tmp_path / "killed.log", how)
+    assert status != 0, f"dvc repro reported success after {KILLS[how]}"
     assert not (project / f"results/models/{KILLED}/best.pt").exists()
     assert f"train@{KILLED}" in dvc_status(project)  # not considered complete
-    ran = dvc_repro(project)  # DVC drops the dead process's read/write locks itself
+    ran = dvc_repro(project)  # DVC drops a dead process's read/write locks itself
     assert ran == expected_jobs(params, variants=warm_started(params, KILLED))
     assert (project / f"results/models/{KILLED}/best.pt").is_file()
     assert stale_temps(project) == []
