@@ -25,7 +25,7 @@ def test_pretrained_checkpoint_evaluated_as_it_is_on_coco8(shared, tmp_path):
     params["dataset"]["source"] = str(shared / "datasets/coco8/data.yaml")
     params["variants"]["yolov8n_coco"]["init"] = str(shared / "weights/yolov8n.pt")
     params["perturbations"] = {"gaussian_blur": {"severities": [1, 5]}, "vflip": {"severities": [1]}}
-    params["predict"]["batch"] = 4
+    params["predict"].update(batch=4, imgsz=640)  # the checkpoint's own size (the config is CPU-sized)
     params["compare"]["bootstrap"] = 200
     project = make_project(tmp_path / "p", params)
     run(["snakemake", "--cores", "2"], project, engine_env(project, block_network=True))
