@@ -283,3 +283,36 @@ def test_gallery_grid_size(scene):
     assert grid.dtype == np.uint8
     assert grid.shape == (gallery_mod.HEADER_HEIGHT + len(names) * (h + gap),
                           gallery_mod.LABEL_WIDTH + len(severities) * (w + gap), 3)
+
+
+@pytest.mark.parametrize("shape", [(60, 160), (160, 60)], ids=["wide", "tall"])
+def test_every_perturbation_takes_elongated_images(shape, scene):
+    """Real datasets mix aspect ratios (coco128 has 640x360 and 480x640); a transform whose
+    parameters only fit near-square images must still perturb every severity."""
+    img = cv2.resize(scene[0], shape[::-1], interpolation=cv2.INTER_AREA)
+    labels = np.array([[0, 0.5, 0.5, 0.2, 0.2]])
+    for name, p in sorted(P.CATALOGUE.items()):
+        for severity in range(1, len(p.ladder) + 1):
+            out, _ = P.apply(name, img, labels, severity, seed=1)
+            assert out.shape == img.shape and out.dtype == np.uint8, (name, severity)
+            assert not np.array_equal(out, img), (name, severity)
+
+
+@pytest.mark.parametrize("shape", [(96, 96), (60, 160), (160, 60), (20, 300)])
+def test_random_erasing_erases_its_fraction_at_any_aspect(shape):
+    img = np.full((*shape, 3), 128, np.uint8)
+    labels = np.zeros((0, 5))
+    for severity, fraction in enumerate(P.CATALOGUE["random_erasing"].ladder, 1):
+        out, _ = P.apply("random_erasing", img, labels, severity, seed=2)
+        erased = (out == 0).all(axis=2).mean()
+        assert erased == pytest.approx(fraction, rel=0.1, abs=2 / img[..., 0].size), (shape, severity)
+
+
+def test_random_erasing_matches_albumentations_where_its_range_fits(scene):
+    import albumentations as A
+
+    img, labels = scene  # 96x72: ratio (0.5, 2) fits every ladder value
+    for severity, fraction in enumerate(P.CATALOGUE["random_erasing"].ladder, 1):
+        ref = A.Compose([A.Erasing(scale=(fraction, fraction), ratio=(0.5, 2.0), fill=0, p=1)])
+        ref.set_random_seed(7)
+        assert np.array_equal(P.apply("random_erasing", img, labels, severity, seed=7)[0], ref(image=img)["image"])

@@ -519,6 +519,30 @@ class _SunFlare(A.RandomSunFlare):
         return fpixel.add_sun_flare_overlay(img, flare_center, radius, self.src_color, circles)
 
 
+class _Erasing(A.Erasing):
+    """Erasing of a fixed fraction of the image whose aspect-ratio range is narrowed, per image, to
+    the ratios at which a hole of that area fits. Albumentations 2.0.8 sizes the range for
+    near-square images only: at scale 0.33 and ratio (0.5, 2) any image wider or taller than
+    about 3:2 (coco128's 640x360) gets no hole and a params dict without `seed`, and apply()
+    raises TypeError. Images where the range fits are erased exactly as A.Erasing does."""
+
+    def __init__(self, fraction: float, ratio: tuple[float, float] = (0.5, 2.0)):
+        super().__init__(scale=(fraction, fraction), ratio=ratio, fill=0, p=1)
+        self.wanted_ratio = ratio
+
+    def get_params_dependent_on_data(self, params: dict, data: dict) -> dict:
+        height, width = params["shape"][:2]
+        s = self.scale[0]
+        # a hole of area s*H*W and aspect r = w/h fits when s*W/H <= r <= W/(s*H); Albumentations
+        # checks the range's ends, so narrow it to that interval (a point when they do not meet)
+        fit_lo, fit_hi = s * width / height * (1 + 1e-9), width / (s * height) * (1 - 1e-9)
+        lo, hi = max(self.wanted_ratio[0], fit_lo), min(self.wanted_ratio[1], fit_hi)
+        if lo > hi:
+            lo = hi = fit_lo if fit_lo > self.wanted_ratio[1] else fit_hi
+        self.ratio = (lo, hi)
+        return super().get_params_dependent_on_data(params, data)
+
+
 # ---------------------------------------------------------------- the catalogue
 
 def _const(v):
@@ -609,7 +633,7 @@ CATALOGUE: dict[str, Perturbation] = {
         _P("grid_dropout", "occlusion", (0.1, 0.2, 0.3, 0.4, 0.5),
            lambda r: A.GridDropout(ratio=r, random_offset=True, fill=0, p=1)),
         _P("random_erasing", "occlusion", (0.02, 0.05, 0.1, 0.2, 0.33),
-           lambda s: A.Erasing(scale=_const(s), ratio=(0.5, 2.0), fill=0, p=1)),
+           _Erasing),
         # weather
         _P("fog", "weather", ((1.5, 2), (2.0, 2), (2.5, 1.7), (2.5, 1.5), (3.0, 1.4)), _c(fog),
            imagecorruptions="fog"),
