@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from augaudit import synthetic
+from augaudit import datasets, synthetic
 from augaudit.stages import score
 
 
@@ -22,7 +22,7 @@ def _detections(refs):
 
 
 def test_label_free_references_follow_a_geometric_perturbation(clean_set):
-    refs, sizes = score._references(clean_set)
+    refs, sizes = score.references(datasets.list_images(clean_set))
     predicted = score._as_references(_detections(refs), refs, conf=0.25)
     params = {"seed": 0, "perturbations": {"vflip": {"severities": [1]}, "gaussian_blur": {"severities": [1]}}}
     moved = score._predicted_references(params, predicted, sizes, "vflip", 1, clean_set)
@@ -34,7 +34,7 @@ def test_label_free_references_follow_a_geometric_perturbation(clean_set):
 
 
 def test_unconfident_detections_are_not_references(clean_set):
-    refs, _ = score._references(clean_set)
+    refs, _ = score.references(datasets.list_images(clean_set))
     det = _detections(refs)
     det["score"] = 0.1
     predicted = score._as_references(det, refs, conf=0.25)

@@ -526,9 +526,10 @@ class _Erasing(A.Erasing):
     about 3:2 (coco128's 640x360) gets no hole and a params dict without `seed`, and apply()
     raises TypeError. Images where the range fits are erased exactly as A.Erasing does."""
 
-    def __init__(self, fraction: float, ratio: tuple[float, float] = (0.5, 2.0)):
-        super().__init__(scale=(fraction, fraction), ratio=ratio, fill=0, p=1)
-        self.wanted_ratio = ratio
+    RATIO = (0.5, 2.0)  # hole aspect w/h, where the image allows it
+
+    def __init__(self, fraction: float):
+        super().__init__(scale=(fraction, fraction), ratio=self.RATIO, fill=0, p=1)
 
     def get_params_dependent_on_data(self, params: dict, data: dict) -> dict:
         height, width = params["shape"][:2]
@@ -536,9 +537,9 @@ class _Erasing(A.Erasing):
         # a hole of area s*H*W and aspect r = w/h fits when s*W/H <= r <= W/(s*H); Albumentations
         # checks the range's ends, so narrow it to that interval (a point when they do not meet)
         fit_lo, fit_hi = s * width / height * (1 + 1e-9), width / (s * height) * (1 - 1e-9)
-        lo, hi = max(self.wanted_ratio[0], fit_lo), min(self.wanted_ratio[1], fit_hi)
+        lo, hi = max(self.RATIO[0], fit_lo), min(self.RATIO[1], fit_hi)
         if lo > hi:
-            lo = hi = fit_lo if fit_lo > self.wanted_ratio[1] else fit_hi
+            lo = hi = fit_lo if fit_lo > self.RATIO[1] else fit_hi
         self.ratio = (lo, hi)
         return super().get_params_dependent_on_data(params, data)
 

@@ -41,10 +41,6 @@ def references(images: list[Path]) -> tuple[dict, dict]:
     return refs, sizes
 
 
-def _references(folder: Path) -> tuple[dict, dict]:
-    return references(datasets.list_images(folder))
-
-
 def _predicted_references(params: dict, clean_refs: dict, sizes: dict, name: str, severity: int,
                           clean_images: Path) -> dict:
     """Label-free references: the clean predictions, moved by the same transform as the image.
@@ -115,7 +111,7 @@ def run(params: dict, variant: str) -> Path:
     label_free = s["reference"] == "predictions"
     frames, slice_frames, test_metrics, clean, predicted = [], [], {}, None, None
     for name, severity in tests(params):
-        refs, sizes = _references(images_dir(name, severity, split))
+        refs, sizes = references(datasets.list_images(images_dir(name, severity, split)))
         detections = pd.read_parquet(prediction_file(variant, name, severity))
         if label_free:
             if predicted is None:  # clean comes first: its confident detections are the references
