@@ -1,19 +1,24 @@
 # augaudit workflow: snakemake --cores all   (the same stages as dvc.yaml; see README)
 from snakemake.exceptions import WorkflowError
 
-from augaudit import config as params_schema
+from augaudit import config as params_file
 
 
 configfile: "params.yaml"
 
 
-# Validated once by the main process; cluster job steps (remote_exec) re-parse this file per job
-# and skip the check, which imports Albumentations and costs seconds.
+# Checked once by the main process; cluster job steps (remote_exec) re-parse this file per job and
+# skip it, which imports Albumentations and costs seconds.
 if not workflow.remote_exec:
     try:
-        params_schema.validate(config, "params.yaml", open("params.yaml").read())
-    except params_schema.ConfigError as e:
+        strict = params_file.load("params.yaml")  # duplicate keys, aliases, NaN: refused with the line
+    except params_file.ConfigError as e:
         raise WorkflowError(str(e)) from None
+    if strict != config:  # every job reads params.yaml itself: a plan from other values would lie
+        raise WorkflowError(
+            "--config/--configfile change the plan but not the jobs, which read params.yaml: edit params.yaml "
+            "(or cp configs/<name>.yaml params.yaml; with DVC, dvc exp run -S key=value) instead"
+        )
 
 
 include: "workflow/rules/common.smk"

@@ -61,7 +61,7 @@ def big_params(n_variants: int, n_perturbations: int, n_severities: int) -> tupl
         name = f"v{i:02d}"
         v = {"init": "models/yolov8n.yaml", "recipe": recipes[i % len(recipes)]}
         if i % 3 == 2:  # a warm-start chain, as `flips` warm-starts from `baseline`
-            v = {"init": f"results/models/v{i - 1:02d}/best.pt", "recipe": recipes[i % len(recipes)],
+            v = {"init": f"results/models/v{i - 1:02d}", "recipe": recipes[i % len(recipes)],
                  "train": {"epochs": 2, "lr0": 0.002}}
         if i:
             v["baseline"] = "v00"

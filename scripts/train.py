@@ -6,5 +6,6 @@ from augaudit.stages import train
 if __name__ == "__main__":
     p = cli.parser(__doc__)
     p.add_argument("--variant", required=True)
+    p.add_argument("--replicate", help="one replicate (r0, r1, ...); default: every replicate of the variant")
     args = p.parse_args()
-    cli.main(args, lambda params: train.run(params, cli.item(params, "variants", args.variant)))
+    cli.main(args, lambda params: train.run(params, cli.item(params, "variants", args.variant), args.replicate))

@@ -34,10 +34,12 @@ def default_params() -> dict:
 
 
 def tiny_params() -> dict:
-    """The default params shrunk to seconds: few tiny images, one epoch, 6 perturbations × 2 severities."""
+    """The default params shrunk to seconds: few tiny images, one epoch, 6 perturbations × 2 severities,
+    two replicates of baseline and flips (flips warm-starts replicate for replicate), one of mixed."""
     p = copy.deepcopy(default_params())
     p["dataset"]["synthetic"].update(imgsz=64, train=16, val=8, test=8)
-    p["train"].update(imgsz=64, epochs=1, batch=8, nbs=8, workers=0)
+    p["train"].update(imgsz=64, epochs=1, batch=8, nbs=8, workers=0, replicates=2)
+    p["variants"]["mixed"]["train"] = {"replicates": 1}  # one provisional arm beside a seed-covered one
     p["variants"]["flips"]["train"] = {"epochs": 1, "lr0": 0.002, "warmup_epochs": 0}
     keep = ["gaussian_blur", "gaussian_noise", "brightness", "rotate", "vflip", "fog"]
     p["perturbations"] = {k: {"severities": [1, 2] if k != "vflip" else [1]} for k in keep}

@@ -20,6 +20,7 @@ def test_three_architectures_in_one_report(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     shutil.copytree(ROOT / "models", tmp_path / "models")
     params = tiny_params()
+    params["train"]["replicates"] = 1
     params["variants"] = {name: {"init": init, "recipe": "mixed", **({"baseline": "v8"} if name != "v8" else {})}
                           for name, init in ARCHITECTURES.items()}
     params["perturbations"] = {"gaussian_noise": {"severities": [1, 3]}}
@@ -36,6 +37,6 @@ def test_three_architectures_in_one_report(tmp_path, monkeypatch):
     metrics = json.loads((tmp_path / "results/summary/metrics.json").read_text())
     assert set(metrics) == set(ARCHITECTURES)
     for variant in ARCHITECTURES:
-        assert "albumentations: GaussianBlur" in (tmp_path / f"results/models/{variant}/train.log").read_text()
+        assert "albumentations: GaussianBlur" in (tmp_path / f"results/models/{variant}/r0/train.log").read_text()
     page = (tmp_path / "results/report/index.html").read_text()
     assert all(f"model {v}" in page for v in ARCHITECTURES)  # provenance rows, one per architecture

@@ -36,7 +36,7 @@ PARAMS_CASES = {
                                       "variants.baseline.init"),
     "evaluate_only without checkpoint": (lambda p: p["variants"]["baseline"].update(evaluate_only=True),
                                          "needs a .pt checkpoint"),
-    "warm-start cycle": (lambda p: p["variants"]["baseline"].update(init="results/models/flips/best.pt"),
+    "warm-start cycle": (lambda p: p["variants"]["baseline"].update(init="results/models/flips"),
                          "cycle"),
     "unknown audit baseline": (lambda p: p["variants"]["mixed"].update(baseline="ghost"), "unknown variant"),
     "recipe targets an unknown factor": (lambda p: p["recipes"]["mixed"].update(targets=["sharpness"]),

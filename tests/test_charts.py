@@ -27,14 +27,15 @@ def frames():
                 r = float(min(100, s * rng.uniform(2, 20)))
                 rows.append({"variant": v, "perturbation": p, "factor": CATALOGUE[p].factor, "severity": s,
                              "map50": 0.5, "map50_95": 0.3, "risk": r, "risk_low": r * 0.8, "risk_high": min(100, r * 1.2),
-                             "n_images": 100})
+                             "n_images": 100, "replicates": 3, "x": s * 1.5, "panel": f"{p} (unit)"})
     summary = pd.DataFrame(rows)
-    factors = summary.groupby(["variant", "factor"], as_index=False)[["risk", "risk_low", "risk_high", "n_images"]].mean()
-    breaking = pd.DataFrame([{"variant": v, "perturbation": p, "zone": "yellow", "severity": 2.5}
-                             for v in VARIANTS for p in PERTURBATIONS])
+    factors = summary.groupby(["variant", "factor"], as_index=False)[["risk", "risk_low", "risk_high", "n_images",
+                                                                      "replicates"]].mean()
+    breaking = pd.DataFrame([{"variant": v, "panel": f"{p} (unit)", "factor": CATALOGUE[p].factor, "zone": "yellow",
+                              "x": 2.5} for v in VARIANTS for p in PERTURBATIONS])
     audit = pd.DataFrame([{"variant": v, "baseline": VARIANTS[0], "level": "perturbation", "name": p,
                            "factor": CATALOGUE[p].factor, "targeted": False, "difference": d, "low": d - 5,
-                           "high": d + 5, "verdict": "backfired" if d > 5 else "no effect"}
+                           "high": d + 5, "p_adjusted": 0.5, "verdict": "backfired" if d > 5 else "no effect"}
                           for v in VARIANTS[1:] for p, d in zip(PERTURBATIONS, rng.normal(0, 10, 30))])
     return summary, factors, breaking, audit
 
@@ -51,7 +52,7 @@ def test_risk_vs_severity_wraps_thirty_panels(frames):
     summary, _, breaking, _ = frames
     svg = _svg(charts.risk_vs_severity(summary, breaking, {"yellow": 20, "red": 50}))
     assert _width(svg) < 1600
-    assert all(f">{p}<" in svg for p in PERTURBATIONS)
+    assert all(f">{p} (unit)<" in svg for p in PERTURBATIONS)  # every panel labelled, with its unit
     assert all(f">{v}<" in svg for v in VARIANTS)  # legend lists every variant
 
 

@@ -26,7 +26,7 @@ def test_default_params_are_valid():
 @pytest.mark.parametrize("edit, key, words", [
     (lambda p: p["train"].update(epochs=0), "train.epochs", "minimum"),
     (lambda p: p["variants"]["mixed"].update(recipe="nope"), "variants.mixed.recipe", "unknown recipe"),
-    (lambda p: p["variants"]["flips"].update(init="results/models/ghost/best.pt"), "variants.flips.init",
+    (lambda p: p["variants"]["flips"].update(init="results/models/ghost"), "variants.flips.init",
      "unknown variant"),
     (lambda p: p["perturbations"].update(glitter={"severities": [1]}), "perturbations.glitter",
      "unknown perturbation"),
@@ -36,6 +36,15 @@ def test_default_params_are_valid():
     (lambda p: p.update(device="gpu"), "device", "does not match"),
     (lambda p: p["compare"]["zones"].update(yellow=60), "compare.zones", "yellow must be below red"),
     (lambda p: p["score"].pop("break_drop"), "score", "'break_drop' is a required property"),
+    (lambda p: p["variants"]["flips"].update(init="results/models/baseline/best.pt"), "variants.flips.init",
+     "write results/models/<variant>"),
+    (lambda p: p["variants"]["mixed"].update(baseline="mixed"), "variants.mixed.baseline", "its own baseline"),
+    (lambda p: p["train"].update(optimizer="auto"), "train.optimizer", "'auto' is refused"),
+    (lambda p: p["train"].pop("optimizer"), "train", "'optimizer' is a required property"),
+    (lambda p: p["train"].update(replicates=0), "train.replicates", "minimum"),
+    (lambda p: p["variants"]["flips"].update(train={"replicates": 3}) or p["train"].update(replicates=2),
+     "variants.flips.train.replicates", "replicate i starts from baseline's replicate i"),
+    (lambda p: p["compare"].update(multiplicity="bonferroni"), "compare.multiplicity", "is not one of"),
 ])
 def test_invalid_value_names_the_key(tmp_path, edit, key, words):
     params = default_params()
@@ -46,6 +55,38 @@ def test_invalid_value_names_the_key(tmp_path, edit, key, words):
     message = str(e.value)
     assert "\n" not in message
     assert message.startswith(f"{path}:") and f": {key}: " in message and words in message
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.stem)
+def test_ready_made_configs_are_valid(path):
+    config.load(path)
+
+
+def test_replicates_config_is_the_default_with_three_seeds():
+    replicated = yaml.safe_load((ROOT / "configs/replicates.yaml").read_text())
+    assert replicated["train"].pop("replicates") == 3
+    default = default_params()
+    default["train"].pop("replicates")
+    assert replicated == default
+
+
+def test_replicates_and_warm_starts():
+    params = default_params()
+    params["train"]["replicates"] = 3
+    params["variants"]["mixed"]["train"] = {"replicates": 2}
+    config.validate(params)
+    assert config.replicate_names(params, "baseline") == ["r0", "r1", "r2"]
+    assert config.replicate_names(params, "mixed") == ["r0", "r1"]
+    assert config.init_path(params, "flips", "r2") == "results/models/baseline/r2/best.pt"  # seed i from seed i
+    assert config.init_path(params, "mixed", "r1") == "models/yolov8n.yaml"
+    assert "replicates" not in config.train_settings(params, "mixed")  # not an Ultralytics argument
+    # one replicate's job does not depend on how many replicates there are
+    assert config.stage_params(params, "train", "mixed") == config.stage_params(default_params(), "train", "mixed")
+    # a parent with one model (or a fixed checkpoint) seeds every replicate of its children
+    params["train"]["replicates"] = 1
+    params["variants"]["flips"]["train"]["replicates"] = 3
+    config.validate(params)
+    assert config.init_path(params, "flips", "r2") == "results/models/baseline/r0/best.pt"
 
 
 def test_error_names_the_line(tmp_path):
@@ -81,3 +122,49 @@ def test_snakemake_refuses_invalid_params(tmp_path):
     assert result.returncode != 0
     assert f"params.yaml:{_line(project / 'params.yaml', 'imgsz: 100')}: predict.imgsz: 100 is not a multiple of 32" \
         in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ("  lrf: 0.01\n  lrf: 1000000000\n", 2, "key 'lrf' appears twice (first on line {inserted})"),
+    ("  lrf: &small 0.01\n", 1, "anchors and aliases"),
+    ("  lrf: .nan\n", 1, "'.nan' is not a finite number"),
+    ("  lrf: -.inf\n", 1, "'-.inf' is not a finite number"),
+])
+def test_yaml_that_the_schema_never_sees_is_refused(tmp_path, text, line, words):
+    """Duplicate keys, aliases and non-finite numbers are refused by the reader itself, with the line."""
+    default = (ROOT / "params.yaml").read_text()
+    at = default.index("\n", default.index("\ntrain:") + 1) + 1  # the line after `train:`
+    path = tmp_path / "params.yaml"
+    path.write_text(default[:at] + text + default[at:])
+    inserted = default[:at].count("\n") + 1
+    with pytest.raises(config.ConfigError) as e:
+        config.load(path)
+    message = str(e.value)
+    assert message.startswith(f"{path}:{inserted + line - 1}: ") and "\n" not in message
+    assert words.format(inserted=inserted) in message
+
+
+@pytest.mark.parametrize("edit, key, words", [
+    (lambda p: p["train"].update(batch=4.0), "train.batch", "4.0 is not of type 'integer'"),
+    (lambda p: p["perturbations"]["fog"].update(severities=[1.0]), "perturbations.fog.severities[0]",
+     "is not of type 'integer'"),
+    (lambda p: p["variants"].update({"evil\n": p["variants"]["mixed"]}), "variants", "does not match"),
+])
+def test_values_that_only_look_valid_are_refused(edit, key, words):
+    params = default_params()
+    edit(params)
+    with pytest.raises(config.ConfigError) as e:
+        config.validate(params)
+    assert f": {key}: " in str(e.value) and words in str(e.value)
+
+
+def test_snakemake_refuses_config_overrides_the_jobs_would_not_see(tmp_path):
+    project = make_project(tmp_path / "p", default_params())
+    for override in (["--config", "seed=1"], ["--configfile", str(ROOT / "configs/replicates.yaml")]):
+        result = subprocess.run(["snakemake", "-n", "--cores", "1", *override], cwd=project, capture_output=True,
+                                text=True, env=engine_env(project))
+        assert result.returncode != 0
+        assert "--config/--configfile change the plan but not the jobs" in result.stdout + result.stderr
+    plain = subprocess.run(["snakemake", "-n", "--cores", "1"], cwd=project, capture_output=True, text=True,
+                           env=engine_env(project))
+    assert plain.returncode == 0, plain.stderr

@@ -7,14 +7,16 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from augaudit.files import hash_path
+from augaudit.perturbations import CATALOGUE
 
 from conftest import run, tiny_params
 
 pytestmark = pytest.mark.e2e
 
-STAGE_OUTPUTS = ["data/clean", "data/perturbed/fog", "results/models/flips", "results/predictions/mixed/clean",
+STAGE_OUTPUTS = ["data/clean", "data/perturbed/fog", "results/models/flips/r1", "results/predictions/mixed/clean",
                  "results/predictions/baseline/rotate", "results/scores/baseline", "results/summary", "results/report"]
 
 
@@ -24,10 +26,13 @@ def test_engine_runs_offline_and_writes_every_output(engine, request):
     assert not (project / "network.log").exists(), (project / "network.log").read_text()
     for out in STAGE_OUTPUTS:
         assert (project / out / "provenance.json").is_file(), f"{out} has no provenance.json"
-    prov = json.loads((project / "results/models/flips/provenance.json").read_text())
-    assert prov["inputs"]["init"]["path"] == "results/models/baseline/best.pt"
-    assert set(prov) >= {"inputs", "params", "code", "packages", "device", "seed"}
-    assert prov["params"]["variants.flips"]["recipe"] == "flips"
+    prov = json.loads((project / "results/models/flips/r1/provenance.json").read_text())
+    assert prov["inputs"]["init"]["path"] == "results/models/baseline/r1/best.pt"  # replicate i from replicate i
+    assert set(prov) >= {"inputs", "params", "code", "packages", "device", "seed", "ultralytics_args"}
+    assert prov["params"]["variants.flips"]["recipe"] == "flips" and prov["replicate"] == "r1"
+    # the arguments Ultralytics resolved and ran with, kept beside the model and in its provenance
+    args = yaml.safe_load((project / "results/models/flips/r1/args.yaml").read_text())
+    assert args == prov["ultralytics_args"] and args["optimizer"] == "AdamW" and args["lr0"] == 0.002
     assert prov["packages"]["ultralytics-opencv-headless"] and prov["code"]["source_sha256"]
 
 
@@ -43,32 +48,39 @@ def test_both_engines_produce_the_same_outputs(snakemake_run, dvc_run):
 
 def test_contracts(snakemake_run):
     params = tiny_params()
-    preds = pd.read_parquet(snakemake_run / "results/predictions/baseline/clean/0.parquet")
+    preds = pd.read_parquet(snakemake_run / "results/predictions/baseline/clean/r1/0.parquet")
     assert list(preds.columns) == ["image_id", "class_id", "score", "x1", "y1", "x2", "y2"]
-    per_image = pd.read_parquet(snakemake_run / "results/scores/mixed/per_image.parquet")
-    assert list(per_image.columns) == ["variant", "test", "perturbation", "factor", "severity", "image_id",
-                                       "tp", "fp", "fn", "f1", "broken"]
     n_tests = 1 + sum(len(p["severities"]) for p in params["perturbations"].values())
     n_images = params["dataset"]["synthetic"]["test"]
-    assert len(per_image) == n_tests * n_images  # images without detections still appear
+    for variant, replicates in (("mixed", 1), ("baseline", 2)):
+        per_image = pd.read_parquet(snakemake_run / f"results/scores/{variant}/per_image.parquet")
+        assert list(per_image.columns) == ["variant", "replicate", "test", "perturbation", "factor", "severity",
+                                           "image_id", "tp", "fp", "fn", "f1", "broken"]
+        assert len(per_image) == n_tests * n_images * replicates  # images without detections still appear
     summary = pd.read_csv(snakemake_run / "results/summary/summary.csv")
     assert list(summary.columns) == ["variant", "perturbation", "factor", "severity", "map50", "map50_95", "risk",
-                                     "risk_low", "risk_high", "n_images"]
+                                     "risk_low", "risk_high", "n_images", "map50_sd", "map50_95_sd", "replicates"]
+    assert summary.groupby("variant")["replicates"].first().to_dict() == {"baseline": 2, "flips": 2, "mixed": 1}
     assert set(summary["variant"]) == set(params["variants"])
     assert (summary["risk_low"] <= summary["risk"]).all() and (summary["risk"] <= summary["risk_high"]).all()
     metrics = json.loads((snakemake_run / "results/summary/metrics.json").read_text())
     for m in metrics.values():
-        assert {"map_clean", "mPC", "rPC", "risk", "risk_by_factor", "breaking_points"} <= set(m)
+        assert {"map_clean", "map_clean_sd", "mP_tested", "rP_tested", "risk", "risk_by_factor",
+                "breaking_points", "tests"} <= set(m)
+        assert "mPC" not in m  # the tiny run is not the COCO-C protocol: nothing claims it
         assert len(m["risk_by_factor"]) >= 4
+        assert set(m["breaking_points"]) == set(params["perturbations"]) - {"vflip"}  # none for one level
+        assert m["breaking_points"]["gaussian_blur"]["unit"] == "sigma (px)"
+        assert m["breaking_points"]["gaussian_blur"]["ladder"] == [1.0, 2.0]
     audit = json.loads((snakemake_run / "results/summary/audit.json").read_text())
-    assert {row["variant"] for row in audit} == {"mixed", "flips"}
-    assert {row["verdict"] for row in audit} <= {"helped", "no effect", "backfired"}
+    assert set(audit["variants"]) == {"mixed", "flips"}
+    assert audit["method"]["multiplicity"] == "holm"
 
 
 def test_recipes_were_applied_by_ultralytics(snakemake_run):
-    log = (snakemake_run / "results/models/mixed/train.log").read_text()
+    log = (snakemake_run / "results/models/mixed/r0/train.log").read_text()
     assert "albumentations: GaussianBlur(p=0.3" in log and "RandomFog(p=0.1" in log
-    recipe = json.loads((snakemake_run / "results/models/flips/recipe.json").read_text())
+    recipe = json.loads((snakemake_run / "results/models/flips/r1/recipe.json").read_text())
     names = [t["__class_fullname__"] for t in recipe["albumentations"]["transform"]["transforms"]]
     assert names == ["HorizontalFlip", "VerticalFlip"]
 
@@ -98,8 +110,6 @@ def test_second_snakemake_run_does_nothing(snakemake_run):
 
 
 def test_label_free_mode_rescores_without_labels(snakemake_run, tmp_path):
-    import yaml
-
     from conftest import copy_project
 
     project = copy_project(snakemake_run, tmp_path / "p")
@@ -113,6 +123,18 @@ def test_label_free_mode_rescores_without_labels(snakemake_run, tmp_path):
     per_image = pd.read_parquet(project / "results/scores/baseline/per_image.parquet")
     assert (per_image.loc[per_image["test"] == "clean", "f1"] == 1.0).all()  # self-consistent by definition
     assert json.loads((project / "results/scores/baseline/metrics.json").read_text())["reference"] == "predictions"
+    # every image is breakable now, so the audit compares: flips (2 seeds vs 2) covers seed variation,
+    # mixed (1 seed) is provisional and says so
+    audit = json.loads((project / "results/summary/audit.json").read_text())
+    n_factors = len({p.factor for name, p in CATALOGUE.items() if name in params["perturbations"]})
+    for variant, provisional in (("mixed", True), ("flips", False)):
+        rows = [r for r in audit["rows"] if r["variant"] == variant]
+        assert len(rows) == n_factors + len(params["perturbations"]) == audit["variants"][variant]["family_size"]
+        assert {r["provisional"] for r in rows} == {provisional}
+        assert all(r["verdict"] in {"helped", "no effect", "backfired", "traded accuracy"} for r in rows)
+        assert all(r["p_adjusted"] >= r["p_value"] for r in rows)
+    page = (project / "results/report/index.html").read_text()
+    assert "seed variation is NOT covered" in page and "<h2>Findings</h2>" in page
 
 
 def test_snakemake_report_includes_the_figures(snakemake_run, tmp_path):

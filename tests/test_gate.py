@@ -1,4 +1,5 @@
-"""The CI regression gate: exit 1 when overall or a factor's risk rises beyond the tolerance."""
+"""The CI regression gate: exit 1 only on a significant rise beyond the tolerance, 2 on runs that
+are not comparable."""
 
 from __future__ import annotations
 
@@ -11,8 +12,13 @@ from augaudit import gate
 from conftest import engine_env
 
 
-def _metrics(overall: float, blur: float, noise: float) -> dict:
-    return {"mixed": {"risk": {"risk": overall}, "risk_by_factor": {"blur": {"risk": blur}, "noise": {"risk": noise}}}}
+def _risk(value: float, se: float = 1.0) -> dict:
+    return {"risk": value, "se": se, "df": 60.0}
+
+
+def _metrics(overall: float, blur: float, noise: float, se: float = 1.0, tests=("gaussian_blur/1",)) -> dict:
+    return {"mixed": {"risk": _risk(overall, se), "risk_by_factor": {"blur": _risk(blur, se), "noise": _risk(noise, se)},
+                      "tests": list(tests)}}
 
 
 def _gate(tmp_path, current, baseline, *extra):
@@ -22,17 +28,37 @@ def _gate(tmp_path, current, baseline, *extra):
                            "--baseline", str(tmp_path / "base.json"), *extra], capture_output=True, text=True)
 
 
-def test_factor_regression_fails_and_is_named(tmp_path):
+def test_significant_factor_regression_fails_and_is_named(tmp_path):
     result = _gate(tmp_path, _metrics(20, 35, 10), _metrics(19, 30, 12), "--tolerance", "2")
     assert result.returncode == 1
     line = next(ln for ln in result.stdout.splitlines() if ln.startswith("mixed") and " blur " in ln)
-    assert line.split() == ["mixed", "blur", "30.0", "35.0", "+5.0", "REGRESSED"]
+    assert line.split()[:5] == ["mixed", "blur", "30.0", "35.0", "+5.0"] and line.endswith("REGRESSED")
     assert "1 regression(s)" in result.stdout
+
+
+def test_a_rise_within_the_noise_does_not_fail(tmp_path):
+    # the same +5 points, but each run's risk is uncertain by 4 points: not significant
+    result = _gate(tmp_path, _metrics(20, 35, 10, se=4), _metrics(19, 30, 12, se=4), "--tolerance", "2")
+    assert result.returncode == 0, result.stdout
+    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("mixed") and " blur " in ln)
+    assert line.endswith("rise within noise")
 
 
 def test_within_tolerance_passes(tmp_path):
     result = _gate(tmp_path, _metrics(20, 31, 10), _metrics(19, 30, 12), "--tolerance", "2")
     assert result.returncode == 0, result.stdout
+
+
+def test_runs_that_tested_different_things_exit_2(tmp_path):
+    other_tests = _gate(tmp_path, _metrics(20, 35, 10, tests=["fog/1"]), _metrics(19, 30, 12))
+    assert other_tests.returncode == 2 and "did not test the same things" in other_tests.stderr
+    assert "different tests" in other_tests.stderr and other_tests.stderr.count("\n") == 1
+    fewer_factors = _metrics(20, 35, 10)
+    del fewer_factors["mixed"]["risk_by_factor"]["noise"]
+    assert "different factors (noise)" in _gate(tmp_path, fewer_factors, _metrics(19, 30, 12)).stderr
+    renamed = {"flips": _metrics(20, 35, 10)["mixed"]}
+    result = _gate(tmp_path, renamed, _metrics(19, 30, 12))
+    assert result.returncode == 2 and "flips only in the current run" in result.stderr
 
 
 def test_missing_baseline_is_an_error_not_a_pass(tmp_path):

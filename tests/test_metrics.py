@@ -18,7 +18,11 @@ def test_worked_example_of_the_per_image_score():
     det = np.array([[12, 12, 50, 52], [60, 60, 100, 100], [200, 200, 220, 220]], float)
     tp, fp, fn = metrics.match(gt_cls, gt, det_cls, det_score, det, 0.5)
     assert (tp, fp, fn) == (1, 2, 1)
-    assert metrics.f1(tp, fp, fn) == pytest.approx(2 / (2 + 2 + 1))
+    assert metrics.f1(tp, fp, fn) == pytest.approx(2 / (2 + 2 + 1)) == pytest.approx(0.4)
+    # docs/risk.md: d1's IoU with the class-0 box is 1444 / 1676 ~ 0.86; d2 overlaps the class-1 box exactly
+    ious = metrics.iou_matrix(det, gt)
+    assert ious[0, 0] == pytest.approx(1444 / 1676) and round(ious[0, 0], 2) == 0.86
+    assert ious[1, 1] == 1.0 and ious[2].max() == 0.0
 
 
 def test_one_reference_box_is_matched_once():

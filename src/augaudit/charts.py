@@ -14,7 +14,7 @@ ZONE_COLOURS = {"green": "#2ca02c", "yellow": "#ffbf00", "red": "#d62728"}
 def _zone_bands(zones: dict) -> list[alt.Chart]:
     bands = [("green", 0, zones["yellow"]), ("yellow", zones["yellow"], zones["red"]), ("red", zones["red"], 100)]
     # one rect per facet, not one per data row (stacked translucent rects would darken the bands)
-    return [alt.Chart().transform_aggregate(n="count()", groupby=["perturbation"]).mark_rect(
+    return [alt.Chart().transform_aggregate(n="count()", groupby=["panel"]).mark_rect(
         opacity=0.15, color=ZONE_COLOURS[name]).encode(y=alt.datum(lo), y2=alt.datum(hi)) for name, lo, hi in bands]
 
 
@@ -24,7 +24,7 @@ def risk_by_factor(factors: pd.DataFrame) -> alt.Chart:
         x=alt.X("variant:N", title=None, axis=alt.Axis(labels=False, ticks=False)),
         color=alt.Color("variant:N", title="variant"),
         tooltip=["variant", "factor", alt.Tooltip("risk:Q", format=".1f"), alt.Tooltip("risk_low:Q", format=".1f"),
-                 alt.Tooltip("risk_high:Q", format=".1f"), "n_images"])
+                 alt.Tooltip("risk_high:Q", format=".1f"), "n_images", "replicates"])
     bars = base.mark_bar().encode(
         y=alt.Y("risk:Q", title="risk (% of images broken)", scale=alt.Scale(domain=[0, 100])))
     errors = base.mark_rule(color="black").encode(y="risk_low:Q", y2="risk_high:Q")
@@ -32,41 +32,27 @@ def risk_by_factor(factors: pd.DataFrame) -> alt.Chart:
         column=alt.Column("factor:N", title=None, sort="ascending")).properties(title="Risk per factor")
 
 
-def risk_vs_severity(summary: pd.DataFrame, breaking: pd.DataFrame, zones: dict) -> alt.Chart:
-    """Risk against severity per perturbation (from clean, severity 0), zone bands behind the curves,
-    and each variant's breaking points as dashed rules (yellow zone) and solid rules (red zone)."""
-    data = summary[summary["perturbation"] != "clean"]
-    clean = data.drop_duplicates(["variant", "perturbation"]).assign(severity=0, risk=0.0, risk_low=0.0,
-                                                                     risk_high=0.0)
-    curves = pd.concat([clean, data], ignore_index=True).assign(kind="curve")
-    points = breaking.assign(kind="breaking point")  # `severity` = where the zone is reached
-    frame = pd.concat([curves, points], ignore_index=True)
-    frame["factor"] = frame["factor"].fillna(frame["perturbation"].map(
-        data.drop_duplicates("perturbation").set_index("perturbation")["factor"]))
+def risk_vs_severity(curves: pd.DataFrame, breaking: pd.DataFrame, zones: dict) -> alt.Chart:
+    """Risk against each perturbation's ladder value (`x`, clean first at risk 0), one panel per
+    perturbation labelled with its unit (`panel`), zone bands behind the curves, and each variant's
+    breaking points as dashed rules (yellow zone) and solid rules (red zone)."""
+    frame = pd.concat([curves.assign(kind="curve"), breaking.assign(kind="breaking point")], ignore_index=True)
     curve = alt.Chart().transform_filter(alt.datum.kind == "curve")
-    x = alt.X("severity:Q", title="severity", axis=alt.Axis(tickMinStep=1))
+    x = alt.X("x:Q", title=None, scale=alt.Scale(zero=False, nice=False))
     line = curve.mark_line(point=True).encode(
         x=x, y=alt.Y("risk:Q", title="risk %", scale=alt.Scale(domain=[0, 100])), color=alt.Color("variant:N"),
-        tooltip=["variant", "perturbation", "severity", alt.Tooltip("risk:Q", format=".1f"),
-                 alt.Tooltip("risk_low:Q", format=".1f"), alt.Tooltip("risk_high:Q", format=".1f"),
-                 alt.Tooltip("map50:Q", format=".3f")])
+        tooltip=["variant", "perturbation", "severity", alt.Tooltip("x:Q", title="ladder value"),
+                 alt.Tooltip("risk:Q", format=".1f"), alt.Tooltip("risk_low:Q", format=".1f"),
+                 alt.Tooltip("risk_high:Q", format=".1f"), alt.Tooltip("map50:Q", format=".3f")])
     band = curve.mark_area(opacity=0.15).encode(x=x, y="risk_low:Q", y2="risk_high:Q", color="variant:N")
     rules = alt.Chart().transform_filter(alt.datum.kind == "breaking point").mark_rule(strokeWidth=1.5).encode(
         x=x, color="variant:N",
         strokeDash=alt.StrokeDash("zone:N", scale=alt.Scale(domain=["yellow", "red"], range=[[4, 3], [1, 0]]),
                                   title="breaking point"),
-        tooltip=["variant", "perturbation", "zone", alt.Tooltip("severity:Q", format=".2f", title="breaking point")])
+        tooltip=["variant", "panel", "zone", alt.Tooltip("x:Q", format=".3g", title="breaking point")])
     return alt.layer(*_zone_bands(zones), band, line, rules, data=frame).properties(width=150, height=120).facet(
-        facet=alt.Facet("perturbation:N", title=None, sort=alt.SortField("factor")), columns=6
-    ).properties(title="Risk vs severity per perturbation")
-
-
-def breaking_frame(metrics: dict) -> pd.DataFrame:
-    """metrics.json's breaking points as rows (variant, perturbation, zone, severity); None = never."""
-    rows = [{"variant": v, "perturbation": p, "zone": zone, "severity": sev}
-            for v, m in metrics.items() for p, zones in m["breaking_points"].items()
-            for zone, sev in zones.items() if sev is not None]
-    return pd.DataFrame(rows, columns=["variant", "perturbation", "zone", "severity"])
+        facet=alt.Facet("panel:N", title=None, sort=alt.SortField("factor")), columns=6
+    ).resolve_scale(x="independent").properties(title="Risk vs severity per perturbation")
 
 
 def map_vs_risk(metrics: pd.DataFrame) -> alt.Chart:
@@ -76,7 +62,7 @@ def map_vs_risk(metrics: pd.DataFrame) -> alt.Chart:
         y=alt.Y("risk:Q", title="overall risk %", scale=alt.Scale(domain=[0, 100])),
         color="variant:N",
         tooltip=["variant", alt.Tooltip("map50_clean:Q", format=".3f"), alt.Tooltip("risk:Q", format=".1f"),
-                 alt.Tooltip("mPC:Q", format=".3f"), alt.Tooltip("rPC:Q", format=".3f")],
+                 alt.Tooltip("mP_tested:Q", format=".3f"), alt.Tooltip("rP_tested:Q", format=".3f")],
     ).properties(width=300, height=220, title="Clean mAP vs overall risk")
 
 
@@ -90,7 +76,8 @@ def audit_heatmap(audit: pd.DataFrame) -> alt.Chart:
         color=alt.Color("difference:Q", title="Δ risk (pp)", scale=alt.Scale(scheme="redblue", reverse=True,
                                                                            domainMid=0)),
         tooltip=["variant", "baseline", "name", "factor", "targeted", alt.Tooltip("difference:Q", format=".1f"),
-                 alt.Tooltip("low:Q", format=".1f"), alt.Tooltip("high:Q", format=".1f"), "verdict"])
+                 alt.Tooltip("low:Q", format=".1f"), alt.Tooltip("high:Q", format=".1f"),
+                 alt.Tooltip("p_adjusted:Q", format=".3f"), "verdict"])
     outline = base.mark_rect(fill=None, stroke="black", strokeWidth=2).transform_filter(
         alt.datum.verdict == "backfired")
     text = base.mark_text(fontSize=9).encode(text=alt.Text("difference:Q", format=".0f"))

@@ -2,6 +2,9 @@
 
 A dataset on disk is `images/<split>/*` + `labels/<split>/*.txt` + `data.yaml` (no `path:` key, so
 it resolves next to the yaml, as Ultralytics does). An image's id is its file stem.
+
+Images are read here only (`read_image`, `image_size`), with their EXIF orientation applied, as
+OpenCV and Ultralytics decode them: YOLO labels describe the image as displayed.
 """
 
 from __future__ import annotations
@@ -9,9 +12,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import cv2
 import numpy as np
 import yaml
+from PIL import Image
 
+from augaudit import yamlfile
 from augaudit.files import write_text
 
 IMAGE_SUFFIXES = (".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
@@ -33,9 +39,9 @@ def read_data_yaml(path: str | Path) -> dict:
     if not path.is_file():
         raise DatasetError(f"{path}: data yaml not found")
     try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise DatasetError(f"{path}: not valid YAML: {e}") from None
+        data = yamlfile.load_file(path)
+    except yamlfile.YamlError as e:
+        raise DatasetError(str(e)) from None
     if not isinstance(data, dict) or "names" not in data:
         raise DatasetError(f"{path}: expected a mapping with a 'names' key")
     root = Path(data.get("path") or ".")  # no `path:` (or a relative one): next to the yaml, as Ultralytics does
@@ -49,6 +55,25 @@ def read_data_yaml(path: str | Path) -> dict:
             images = Path(data[split])
             splits[split] = images if images.is_absolute() else (root / images).resolve()
     return {"root": root, "names": names, "splits": splits}
+
+
+EXIF_ORIENTATION = 0x0112
+TRANSPOSED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) of the image as displayed (EXIF orientation applied), from its header."""
+    with Image.open(path) as im:
+        w, h = im.size
+        return (h, w) if im.getexif().get(EXIF_ORIENTATION) in TRANSPOSED else (w, h)
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """The image as RGB uint8, EXIF orientation applied (OpenCV's decode, as Ultralytics reads it)."""
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise DatasetError(f"{path}: not a readable image")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def list_images(images_dir: Path) -> list[Path]:

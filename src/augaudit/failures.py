@@ -8,16 +8,18 @@ import numpy as np
 import pandas as pd
 
 from augaudit import datasets, metrics
-from augaudit.testsets import images_dir, prediction_file
+from augaudit.paths import images_dir, prediction_file
 
 TRUE, PREDICTED = (40, 200, 40), (30, 30, 230)  # BGR
 
 
 def worst(per_image: pd.DataFrame, per_variant: int) -> pd.DataFrame:
-    """Per (variant, factor), the `per_variant` images with the largest F1 drop from clean (ties: test order)."""
-    clean = per_image[per_image["test"] == "clean"].set_index(["variant", "image_id"])["f1"]
+    """Per (variant, factor), the `per_variant` images with the largest F1 drop from clean, over every
+    replicate (ties: test order)."""
+    keys = ["variant", "replicate", "image_id"]
+    clean = per_image[per_image["test"] == "clean"].set_index(keys)["f1"]
     perturbed = per_image[per_image["test"] != "clean"].copy()
-    perturbed["clean_f1"] = clean.reindex(pd.MultiIndex.from_frame(perturbed[["variant", "image_id"]])).to_numpy()
+    perturbed["clean_f1"] = clean.reindex(pd.MultiIndex.from_frame(perturbed[keys])).to_numpy()
     perturbed["drop"] = perturbed["clean_f1"] - perturbed["f1"]
     perturbed = perturbed[perturbed["drop"] > 0].sort_values(["variant", "factor", "drop"],
                                                              ascending=[True, True, False], kind="stable")
@@ -25,7 +27,7 @@ def worst(per_image: pd.DataFrame, per_variant: int) -> pd.DataFrame:
 
 
 def _panel(image_path, labels: np.ndarray, detections: pd.DataFrame, conf: float, title: str) -> np.ndarray:
-    img = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
+    img = cv2.cvtColor(datasets.read_image(image_path), cv2.COLOR_RGB2BGR)
     h, w = img.shape[:2]
     scale = max(1, 192 // max(h, w))
     img = cv2.resize(img, (w * scale, h * scale), interpolation=cv2.INTER_NEAREST) if scale > 1 else img
@@ -44,9 +46,9 @@ def pair(row, eval_split: str, conf: float) -> np.ndarray:
     panels = []
     for name, severity, f1 in (("clean", 0, row.clean_f1), (row.perturbation, row.severity, row.f1)):
         image = next(images_dir(name, severity, eval_split).glob(f"{row.image_id}.*"))
-        det = pd.read_parquet(prediction_file(row.variant, name, severity))
+        det = pd.read_parquet(prediction_file(row.variant, name, row.replicate, severity))
         det = det[det["image_id"] == row.image_id]
-        title = f"{name}{'' if name == 'clean' else f'/{severity}'} F1 {f1:.2f}"
+        title = f"{name}{'' if name == 'clean' else f'/{severity}'} {row.replicate} F1 {f1:.2f}"
         panels.append(_panel(image, datasets.read_labels(datasets.label_path(image)), det, conf, title))
     height = max(p.shape[0] for p in panels)
     panels = [np.vstack([p, np.full((height - p.shape[0], p.shape[1], 3), 255, np.uint8)]) for p in panels]

@@ -1,9 +1,14 @@
-"""Regression gate for CI: fail when overall or any factor's risk rises beyond a tolerance.
+"""Regression gate for CI: fail when overall or any factor's risk rose beyond a tolerance, significantly.
 
 `dvc metrics diff` shows changes but has no tolerance; this command compares the compare stage's
 metrics.json with a baseline — a file, or the same file at a git revision (read through DVC, so
-a DVC-tracked metrics file at an old commit works) — prints a short table and exits 1 on a
-regression, 2 on unusable input, 0 otherwise.
+a DVC-tracked metrics file at an old commit works) — prints a table and exits
+
+- 1 when a row REGRESSED: its risk rose by more than the tolerance (percentage points) and the rise
+  is significant (one-sided t-test on the two runs' standard errors, Holm over all rows);
+- 2 when the input is unusable, including two runs that did not test the same variants, factors
+  and tests (their risks are not comparable);
+- 0 otherwise.
 
     augaudit-gate --baseline-rev main --tolerance 2
 """
@@ -12,10 +17,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
 METRICS = "results/summary/metrics.json"
+
+
+class Mismatch(ValueError):
+    """The two runs are not comparable; the message says how."""
 
 
 def load_baseline(path: str | None, rev: str | None, target: str) -> dict:
@@ -26,31 +36,67 @@ def load_baseline(path: str | None, rev: str | None, target: str) -> dict:
     return json.loads(dvc.api.read(target, rev=rev, repo="."))
 
 
-def compare(current: dict, baseline: dict, tolerance: float) -> list[dict]:
-    """One row per variant × (overall, each factor): baseline and current risk, change, status."""
+def check_comparable(current: dict, baseline: dict) -> None:
+    """Same variants, and per variant the same factors and tests; risks with standard errors."""
+    problems = []
+    for name, only in (("baseline", set(baseline) - set(current)), ("current", set(current) - set(baseline))):
+        if only:
+            problems.append(f"variant(s) {', '.join(sorted(only))} only in the {name} run")
+    for variant in sorted(set(current) & set(baseline)):
+        for key, what in (("risk_by_factor", "factors"), ("tests", "tests")):
+            a, b = set(baseline[variant].get(key, ())), set(current[variant].get(key, ()))
+            if a != b:
+                diff = sorted(a ^ b)
+                problems.append(f"{variant}: different {what} ({', '.join(diff[:5])}{' ...' if len(diff) > 5 else ''})")
+        for run, m in (("baseline", baseline[variant]), ("current", current[variant])):
+            if "se" not in m["risk"]:
+                problems.append(f"{variant}: the {run} metrics have no standard errors (written by an older "
+                                "augaudit; re-run compare)")
+    if problems:
+        raise Mismatch("the two runs did not test the same things: " + "; ".join(problems))
+
+
+def _rise(now: dict, before: dict) -> tuple[float, float]:
+    """The rise in risk and its one-sided p-value (Welch: the runs are independent)."""
+    from scipy import stats
+
+    change = now["risk"] - before["risk"]
+    var = now["se"] ** 2 + before["se"] ** 2
+    if var == 0:
+        return change, 0.0 if change > 0 else 1.0
+    denominator = sum(r["se"] ** 4 / (math.inf if r.get("df") is None else r["df"]) for r in (now, before))
+    df = var ** 2 / denominator if denominator > 0 else math.inf  # Welch-Satterthwaite
+    return change, float(stats.t.sf(change / math.sqrt(var), df))
+
+
+def compare(current: dict, baseline: dict, tolerance: float, alpha: float) -> list[dict]:
+    """One row per variant × (overall, each factor): both risks, the rise, its adjusted p, the status."""
+    from augaudit.risk import adjust
+
+    check_comparable(current, baseline)
     rows = []
     for variant, m in sorted(current.items()):
-        base = baseline.get(variant)
-        scopes = [("overall", m["risk"], base and base["risk"])]
-        scopes += [(f, r, base and base["risk_by_factor"].get(f)) for f, r in sorted(m["risk_by_factor"].items())]
+        scopes = [("overall", m["risk"], baseline[variant]["risk"])]
+        scopes += [(f, r, baseline[variant]["risk_by_factor"][f]) for f, r in sorted(m["risk_by_factor"].items())]
         for scope, now, before in scopes:
-            if before is None:
-                rows.append({"variant": variant, "scope": scope, "baseline": None, "current": now["risk"],
-                             "change": None, "status": "new"})
-                continue
-            change = now["risk"] - before["risk"]
+            change, p = _rise(now, before)
             rows.append({"variant": variant, "scope": scope, "baseline": before["risk"], "current": now["risk"],
-                         "change": change, "status": "REGRESSED" if change > tolerance else "ok"})
+                         "change": change, "p": p})
+    for row, p in zip(rows, adjust([r["p"] for r in rows], "holm")):
+        row["p_adjusted"] = p
+        above, significant = row["change"] > tolerance, p < alpha
+        row["status"] = ("REGRESSED" if above and significant else
+                         "rise within noise" if above else "ok")
     return rows
 
 
 def format_table(rows: list[dict]) -> str:
-    def num(v, sign=False):
-        return "-" if v is None else (f"{v:+.1f}" if sign else f"{v:.1f}")
+    def p(v: float) -> str:
+        return "<0.001" if v < 0.001 else f"{v:.3f}"
 
-    lines = [f"{'variant':<14} {'scope':<12} {'baseline':>8} {'current':>8} {'change':>7}  status"]
-    lines += [f"{r['variant']:<14} {r['scope']:<12} {num(r['baseline']):>8} {num(r['current']):>8} "
-              f"{num(r['change'], True):>7}  {r['status']}" for r in rows]
+    lines = [f"{'variant':<14} {'scope':<12} {'baseline':>8} {'current':>8} {'change':>7} {'p (Holm)':>9}  status"]
+    lines += [f"{r['variant']:<14} {r['scope']:<12} {r['baseline']:>8.1f} {r['current']:>8.1f} {r['change']:>+7.1f} "
+              f"{p(r['p_adjusted']):>9}  {r['status']}" for r in rows]
     return "\n".join(lines)
 
 
@@ -61,17 +107,19 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--baseline", help="baseline metrics.json file")
     source.add_argument("--baseline-rev", help="git revision whose metrics file is the baseline")
     p.add_argument("--tolerance", type=float, default=2.0, help="allowed rise in risk, percentage points")
+    p.add_argument("--alpha", type=float, default=0.05, help="significance level of a rise, Holm over all rows")
     args = p.parse_args(argv)
     try:
         current = json.loads(Path(args.metrics).read_text())
         baseline = load_baseline(args.baseline, args.baseline_rev, args.metrics)
-    except Exception as e:  # missing file, bad JSON, unknown revision: say which, do not pass silently
-        print(f"error: cannot read metrics: {e}", file=sys.stderr)
+        rows = compare(current, baseline, args.tolerance, args.alpha)
+    except Exception as e:  # missing file, bad JSON, unknown revision, runs not comparable: say which
+        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
-    rows = compare(current, baseline, args.tolerance)
     print(format_table(rows))
     regressed = [r for r in rows if r["status"] == "REGRESSED"]
-    print(f"{len(regressed)} regression(s) beyond {args.tolerance:g} percentage points")
+    print(f"{len(regressed)} regression(s): a significant rise (p < {args.alpha:g}, Holm) beyond "
+          f"{args.tolerance:g} percentage points")
     return 1 if regressed else 0
 
 

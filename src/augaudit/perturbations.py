@@ -38,6 +38,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from augaudit.runtime import derive_seed
+
 FACTORS = ("blur", "noise", "quality", "lighting", "colour", "geometry", "occlusion", "weather")
 MIN_VISIBILITY = 0.3
 
@@ -656,6 +658,62 @@ CATALOGUE: dict[str, Perturbation] = {
 }
 
 
+# The 15 corruptions of the COCO-C / ImageNet-C benchmark (Michaelis et al. 2019; Hendrycks &
+# Dietterich 2019): mPC and rPC are reported only when all of them ran at severities 1-5 on their own
+# ladders. The catalogue's other four imagecorruptions counterparts are that package's extras.
+COCO_C = ("gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass_blur", "motion_blur", "zoom_blur",
+          "snow", "frost", "fog", "brightness", "contrast", "elastic_transform", "pixelate", "jpeg_compression")
+
+# Breaking points are reported in a ladder's own unit: (unit, which element of a compound value, the
+# value that means unperturbed). Ladders not listed -- single-level ones, compound ones whose
+# parameters do not move together, shot noise (a clean image has infinitely many photons) -- and
+# overriding ladders that do not move monotonically away from the unperturbed value use the severity.
+UNITS: dict[str, tuple[str, int | None, float]] = {
+    "gaussian_blur": ("sigma (px)", None, 0.0),
+    "motion_blur": ("sigma (px)", 1, 0.0),
+    "defocus_blur": ("radius (px)", 0, 0.0),
+    "zoom_blur": ("zoom factor", 0, 1.0),
+    "glass_blur": ("sigma (px)", 0, 0.0),
+    "gaussian_noise": ("std (fraction of 255)", None, 0.0),
+    "impulse_noise": ("fraction of values", None, 0.0),
+    "speckle_noise": ("std (relative)", None, 0.0),
+    "iso_noise": ("intensity", 1, 0.0),
+    "jpeg_compression": ("JPEG quality", None, 100.0),
+    "pixelate": ("scale", None, 1.0),
+    "pixel_dropout": ("fraction of pixels", None, 0.0),
+    "packet_loss": ("fraction of packets", None, 0.0),
+    "brightness": ("value shift (fraction)", None, 0.0),
+    "darken": ("value shift (fraction)", None, 0.0),
+    "contrast": ("contrast factor", None, 1.0),
+    "gamma": ("gamma", None, 1.0),
+    "hue_shift": ("degrees", None, 0.0),
+    "rotate": ("degrees", None, 0.0),
+    "scale": ("scale", None, 1.0),
+    "translate": ("fraction of the frame", None, 0.0),
+    "perspective": ("corner shift (fraction)", None, 0.0),
+    "elastic_transform": ("alpha", None, 0.0),
+    "coarse_dropout": ("holes", None, 0.0),
+    "grid_dropout": ("fraction dropped", None, 0.0),
+    "random_erasing": ("fraction erased", None, 0.0),
+    "sun_flare": ("radius (fraction)", None, 0.0),
+}
+
+
+def ladder_axis(name: str, severities: list[int], ladder: list | None = None) -> tuple[str, list[float]] | None:
+    """The unit of a perturbation's breaking points and the x values of clean followed by the given
+    severities; None for a single-level ladder (nothing to interpolate)."""
+    values = ladder if ladder is not None else CATALOGUE[name].ladder
+    if len(values) < 2:
+        return None
+    if name in UNITS:
+        unit, index, clean = UNITS[name]
+        xs = [clean] + [float(v if index is None else v[index]) for v in (values[s - 1] for s in severities)]
+        steps = np.diff(xs)
+        if np.all(steps > 0) or np.all(steps < 0):
+            return unit, xs
+    return "severity", [0.0, *map(float, severities)]
+
+
 def ladder_value(name: str, severity: int, ladder: list | None = None) -> object:
     """The transform parameter at a severity (1-based) of the default or an overriding ladder."""
     values = ladder if ladder is not None else CATALOGUE[name].ladder
@@ -694,3 +752,8 @@ def apply(name: str, image: np.ndarray, labels: np.ndarray, severity: int, seed:
     out = compose(image=image, bboxes=labels[:, 1:5], cls=labels[:, 0])
     boxes = np.asarray(out["bboxes"], dtype=float).reshape(-1, 4)
     return out["image"], np.column_stack([np.asarray(out["cls"], dtype=float), boxes]).reshape(-1, 5)
+
+
+def image_seed(seed: int, name: str, severity: int, image_id: str) -> int:
+    """The seed of one image's perturbation; label-free scoring replays it to move clean predictions."""
+    return derive_seed(seed, "perturb", name, severity, image_id)

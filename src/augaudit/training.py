@@ -63,5 +63,5 @@ def train(init: str, data_yaml: Path, recipe: dict, settings: dict, seed: int, d
         logger.removeHandler(capture)
     recipes.check_applied(capture.lines, transforms)
     run_dir = workdir / "run"
-    return {"best": run_dir / "weights" / "best.pt", "results": run_dir / "results.csv",
+    return {"best": run_dir / "weights" / "best.pt", "results": run_dir / "results.csv", "args": run_dir / "args.yaml",
             "recipe": recipes.serialise(transforms), "log": capture.lines}

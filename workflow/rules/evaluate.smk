@@ -4,8 +4,8 @@ def test_data(wc):
 
 rule predict:
     input:
-        code=code("predict", "inference", "testsets"),
-        model="results/models/{variant}/best.pt",
+        code=code("predict", "inference", "paths", "datasets", "runtime", "config"),
+        models=lambda wc: models(wc.variant),
         data=test_data,
     output:
         directory("results/predictions/{variant}/{perturbation}"),
@@ -19,7 +19,7 @@ rule predict:
 
 rule score:
     input:
-        code=code("score", "metrics", "risk", "testsets", "perturbations", "stages/perturb"),
+        code=code("score", "metrics", "risk", "paths", "perturbations", "datasets", "config"),
         predictions=expand("results/predictions/{{variant}}/{perturbation}", perturbation=["clean", *PERTURBATIONS]),
         data="data/clean",
         perturbed=expand("data/perturbed/{perturbation}", perturbation=PERTURBATIONS),
@@ -35,7 +35,7 @@ rule score:
 
 rule compare:
     input:
-        code=code("compare", "risk"),
+        code=code("compare", "risk", "paths", "perturbations", "config"),
         scores=expand("results/scores/{variant}", variant=VARIANTS),
     output:
         directory("results/summary"),

@@ -1,8 +1,8 @@
 rule report:
     input:
-        code=code("report", "charts", "provenance", "failures"),
+        code=code("report", "charts", "provenance", "failures", "paths", "perturbations", "datasets", "config"),
         summary="results/summary",
-        models=expand("results/models/{variant}/recipe.json", variant=VARIANTS),
+        models=[m for v in VARIANTS for m in models(v)],
         scores=expand("results/scores/{variant}", variant=VARIANTS),
         predictions=expand("results/predictions/{variant}/{perturbation}", variant=VARIANTS,
                            perturbation=["clean", *PERTURBATIONS]),

@@ -1,18 +1,18 @@
 rule train:
     input:
-        code=code("train", "training", "recipes"),
+        code=code("train", "training", "recipes", "paths", "runtime", "config"),
         data="data/clean",
         check="results/check/data_check.json",
-        init=lambda wc: config["variants"][wc.variant]["init"],
+        init=lambda wc: init_path(config, wc.variant, wc.replicate),  # the parent's replicate on a warm start
     output:
-        model="results/models/{variant}/best.pt",
-        recipe="results/models/{variant}/recipe.json",
-        log="results/models/{variant}/train.log",
-        provenance="results/models/{variant}/provenance.json",
+        model="results/models/{variant}/{replicate}/best.pt",
+        recipe="results/models/{variant}/{replicate}/recipe.json",
+        log="results/models/{variant}/{replicate}/train.log",
+        provenance="results/models/{variant}/{replicate}/provenance.json",
     params:
         stage=lambda wc: stage_params(config, "train", wc.variant),
     threads: lambda wc: workflow.cores  # deferred: `snakemake --unlock` and friends need no --cores
     log:
-        "logs/train/{variant}.log",
+        "logs/train/{variant}/{replicate}.log",
     shell:
-        "python scripts/train.py --variant {wildcards.variant} > {log} 2>&1"
+        "python scripts/train.py --variant {wildcards.variant} --replicate {wildcards.replicate} > {log} 2>&1"

@@ -16,17 +16,14 @@ from PIL import Image, UnidentifiedImageError
 
 from augaudit import config, datasets, provenance
 from augaudit.files import atomic_dir, write_json
-from augaudit.testsets import CLEAN
-
-OUT = Path("results/check")
-
+from augaudit.paths import CHECK, CLEAN
 
 def check_image(path: Path) -> tuple[int, int]:
-    """The image's size; a file that does not decode fully is an error naming it."""
+    """The image's size as displayed; a file that does not decode fully is an error naming it."""
     try:
         with Image.open(path) as im:
             im.load()
-            return im.size
+        return datasets.image_size(path)
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise datasets.DatasetError(f"{path}: corrupt or unreadable image ({e})") from None
 
@@ -65,7 +62,7 @@ def run(params: dict) -> Path:
     info = datasets.read_data_yaml(CLEAN / "data.yaml")
     report = {"names": info["names"], "splits": {split: check_split(folder, len(info["names"]))
                                                   for split, folder in info["splits"].items()}}
-    with atomic_dir(OUT) as tmp:
+    with atomic_dir(CHECK) as tmp:
         write_json(tmp / "data_check.json", report)
         provenance.write(tmp, "check", {"data": CLEAN}, config.stage_params(params, "check"), None)
-    return OUT
+    return CHECK

@@ -1,7 +1,8 @@
-"""compare: every variant side by side — summary.csv, metrics.json (risk, mPC, rPC), audit.json.
+"""compare: every variant side by side — summary.csv, slices.csv, metrics.json, audit.json.
 
-Aggregates come from the per-image tables, never from averaged test numbers, so every interval is an
-image-level bootstrap (seeded per variant and group) and every audit row is paired.
+Aggregates come from the per-image tables, never from averaged test numbers: every interval covers
+the test images and, with two or more replicates, the training seeds (risk.estimate), and every
+audit row is paired by image. Per-variant mAPs are means over replicates, with their spread.
 """
 
 from __future__ import annotations
@@ -13,102 +14,206 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from augaudit import config, perturbations, provenance, risk, runtime
+from augaudit import config, paths, perturbations, provenance, risk, runtime
 from augaudit.files import atomic_dir, write_json, write_text
-from augaudit.stages.score import out_dir as score_dir
 
-OUT = Path("results/summary")
 SUMMARY_COLUMNS = ["variant", "perturbation", "factor", "severity", "map50", "map50_95", "risk", "risk_low",
-                   "risk_high", "n_images"]
-
-
+                   "risk_high", "n_images", "map50_sd", "map50_95_sd", "replicates"]
 SLICE_COLUMNS = ["variant", "slice", "map50_clean", "map50_95_clean", "map50_perturbed", "map50_95_perturbed",
                  "risk", "risk_low", "risk_high", "n_images"]
 
 
 def _load(variant: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    folder = score_dir(variant)
+    folder = paths.score_dir(variant)
     return (pd.read_parquet(folder / "per_image.parquet"), pd.read_parquet(folder / "per_slice.parquet"),
-            json.loads((folder / "metrics.json").read_text()))
+            json.loads((folder / "metrics.json").read_text())["tests"])
 
 
-def slice_rows(variant: str, per_slice: pd.DataFrame, test_metrics: dict, boot: dict) -> list[dict]:
+def _mean_sd(values: list[float]) -> tuple[float, float]:
+    v = np.asarray(values, float)
+    return float(np.nanmean(v)), float(np.nanstd(v, ddof=1)) if np.sum(~np.isnan(v)) > 1 else 0.0
+
+
+def summary_rows(variant: str, per_image: pd.DataFrame, test_metrics: dict, confidence: float) -> list[dict]:
+    rows = []
+    for (test, name, factor, severity), group in per_image.groupby(["test", "perturbation", "factor", "severity"],
+                                                                    sort=False):
+        map50, map50_sd = _mean_sd([m[test]["map50"] for m in test_metrics.values()])
+        map50_95, map50_95_sd = _mean_sd([m[test]["map50_95"] for m in test_metrics.values()])
+        rows.append({"variant": variant, "perturbation": name, "factor": factor, "severity": int(severity),
+                     "map50": map50, "map50_95": map50_95, "map50_sd": map50_sd, "map50_95_sd": map50_95_sd,
+                     **risk.group_risk(group, confidence)})
+    return rows
+
+
+def slice_rows(variant: str, per_slice: pd.DataFrame, test_metrics: dict, confidence: float) -> list[dict]:
     """Risk and mAP per class and object-size slice: clean, and averaged over the perturbed tests."""
     rows = []
     perturbed = per_slice[per_slice["test"] != "clean"]
     for key, group in perturbed.groupby("slice", sort=True):
         kind, name = key.split(":", 1)
         field = "by_class" if kind == "class" else "by_size"
-        maps = [m[field].get(name, {}) for t, m in test_metrics.items() if t != "clean"]
-        clean = test_metrics["clean"][field].get(name, {})
-        r = risk.group_risk(group, boot["n"], boot["confidence"],
-                            runtime.derive_seed(boot["seed"], "compare", variant, "slice", key))
-        rows.append({"variant": variant, "slice": key, "map50_clean": clean.get("map50"),
-                     "map50_95_clean": clean.get("map50_95"),
-                     "map50_perturbed": float(np.nanmean([m.get("map50", np.nan) for m in maps])),
-                     "map50_95_perturbed": float(np.nanmean([m.get("map50_95", np.nan) for m in maps])), **r})
+
+        def mean(metric: str, clean: bool) -> float:
+            values = [m[t][field].get(name, {}).get(metric, np.nan) for m in test_metrics.values() for t in m
+                      if (t == "clean") == clean]
+            return float(np.nanmean(values)) if np.any(~np.isnan(values)) else float("nan")
+
+        rows.append({"variant": variant, "slice": key, "map50_clean": mean("map50", True),
+                     "map50_95_clean": mean("map50_95", True), "map50_perturbed": mean("map50", False),
+                     "map50_95_perturbed": mean("map50_95", False), **risk.group_risk(group, confidence)})
     return rows
 
 
-def summary_rows(variant: str, per_image: pd.DataFrame, test_metrics: dict, boot: dict) -> list[dict]:
-    rows = []
-    for (test, name, factor, severity), group in per_image.groupby(["test", "perturbation", "factor", "severity"],
-                                                                    sort=False):
-        seed = runtime.derive_seed(boot["seed"], "compare", variant, test)
-        r = risk.group_risk(group, boot["n"], boot["confidence"], seed)
-        rows.append({"variant": variant, "perturbation": name, "factor": factor, "severity": int(severity),
-                     "map50": test_metrics[test]["map50"], "map50_95": test_metrics[test]["map50_95"], **r})
-    return rows
+def corruption_means(params: dict, test_metrics: dict, names: list[str], metric: str) -> float:
+    """Michaelis et al.'s mean: per replicate, the metric averaged over each perturbation's
+    severities, then over perturbations; then over replicates."""
+    return float(np.mean([np.mean([np.mean([m[f"{p}/{s}"][metric] for s in params["perturbations"][p]["severities"]])
+                                   for p in names]) for m in test_metrics.values()]))
 
 
-def variant_metrics(variant: str, per_image: pd.DataFrame, test_metrics: dict, boot: dict, zones: dict) -> dict:
+def coco_c_complete(params: dict) -> bool:
+    """All 15 benchmark corruptions at severities 1-5 on their own ladders: the COCO-C protocol."""
+    ran = params["perturbations"]
+    return all(p in ran and sorted(ran[p]["severities"]) == [1, 2, 3, 4, 5] and "ladder" not in ran[p]
+               for p in perturbations.COCO_C)
+
+
+def robustness(params: dict, test_metrics: dict, clean: dict) -> dict:
+    """mP_tested / rP_tested over every perturbation run; mPC / rPC only under the COCO-C protocol."""
+    out = {}
+    sets = [("tested", list(params["perturbations"]))]
+    if coco_c_complete(params):
+        sets.append(("C", list(perturbations.COCO_C)))
+    for label, names in sets:
+        for metric, suffix in (("map50_95", ""), ("map50", "50")):
+            mp = corruption_means(params, test_metrics, names, metric)
+            name = f"mP{suffix}_tested" if label == "tested" else f"mPC{suffix}"
+            out[name] = mp
+            out[name.replace("mP", "rP", 1)] = mp / clean[metric] if clean[metric] else float("nan")
+    return out
+
+
+def breaking_points(params: dict, variant: str, perturbed: pd.DataFrame) -> dict:
+    """Per perturbation with a ladder to interpolate: the unit and, per zone, where the risk curve
+    enters it, with a bootstrap interval over images and replicates (None: never, within the ladder)."""
+    c = params["compare"]
+    out = {}
+    for name, g in perturbed.groupby("perturbation", sort=True):
+        spec = params["perturbations"][name]
+        severities = sorted(spec["severities"])
+        axis = perturbations.ladder_axis(name, severities, spec.get("ladder"))
+        if axis is None:
+            continue
+        unit, values = axis
+        table = g.pivot_table(index="image_id", columns=["severity", "replicate"], values="broken", observed=True)
+        tensor = table.to_numpy(float).reshape(len(table), len(severities), -1)
+        curve = list(100 * tensor.mean(axis=(0, 2)))
+        out[name] = {"unit": unit, "ladder": values[1:]}
+        for zone, level in c["zones"].items():
+            low, high = risk.breaking_interval(tensor, values, level, c["bootstrap"], c["confidence"],
+                                               runtime.derive_seed(params["seed"], "compare", variant, name, zone))
+            out[name][zone] = {"value": risk.breaking_point(values, curve, level), "low": low, "high": high}
+    return out
+
+
+def variant_metrics(params: dict, variant: str, per_image: pd.DataFrame, test_metrics: dict) -> dict:
+    confidence = params["compare"]["confidence"]
     perturbed = per_image[per_image["test"] != "clean"]
-    clean = test_metrics["clean"]
-    others = [m for t, m in test_metrics.items() if t != "clean"]
-    mpc = float(np.mean([m["map50_95"] for m in others]))
-    mpc50 = float(np.mean([m["map50"] for m in others]))
+    clean = {}
+    for metric in ("map50", "map50_95"):
+        clean[metric], clean[f"{metric}_sd"] = _mean_sd([m["clean"][metric] for m in test_metrics.values()])
 
     def grouped(column: str) -> dict:
-        return {key: risk.group_risk(g, boot["n"], boot["confidence"],
-                                     runtime.derive_seed(boot["seed"], "compare", variant, column, key))
-                for key, g in perturbed.groupby(column, sort=True)}
+        return {key: risk.group_risk(g, confidence) for key, g in perturbed.groupby(column, sort=True)}
 
-    by_perturbation = grouped("perturbation")
-    breaking = {}
-    for name, g in perturbed.groupby("perturbation", sort=True):
-        curve = g.groupby("severity")["broken"].mean() * 100
-        breaking[name] = {zone: risk.breaking_point(curve.index.tolist(), curve.tolist(), level)
-                          for zone, level in zones.items()}
     return {
-        "map_clean": clean["map50_95"], "map50_clean": clean["map50"],
-        "mPC": mpc, "rPC": mpc / clean["map50_95"] if clean["map50_95"] else float("nan"),
-        "mPC50": mpc50, "rPC50": mpc50 / clean["map50"] if clean["map50"] else float("nan"),
-        "risk": risk.group_risk(perturbed, boot["n"], boot["confidence"],
-                                runtime.derive_seed(boot["seed"], "compare", variant, "overall")),
-        "risk_by_factor": grouped("factor"), "risk_by_perturbation": by_perturbation,
-        "breaking_points": breaking,
+        "replicates": len(test_metrics), "map_clean": clean["map50_95"], "map_clean_sd": clean["map50_95_sd"],
+        "map50_clean": clean["map50"], "map50_clean_sd": clean["map50_sd"],
+        **robustness(params, test_metrics, clean),
+        "risk": risk.group_risk(perturbed, confidence),
+        "risk_by_factor": grouped("factor"), "risk_by_perturbation": grouped("perturbation"),
+        "breaking_points": breaking_points(params, variant, perturbed),
+        "tests": sorted(perturbed["test"].unique().tolist()),
     }
 
 
-def audit(params: dict, tables: dict[str, pd.DataFrame], boot: dict) -> list[dict]:
-    """Every variant with a declared baseline, against it, per perturbation and per factor."""
+def _family(params: dict, variant: str, mine: pd.DataFrame, theirs: pd.DataFrame, fixed: tuple[bool, bool],
+            clean_change: float) -> list[dict]:
+    """One row per factor and per perturbation: the paired risk difference on the images both can break."""
+    spec = params["variants"][variant]
+    targets = set(params["recipes"][spec["recipe"]]["targets"])
+    confidence = params["compare"]["confidence"]
     rows = []
+    for level in ("factor", "perturbation"):
+        for key, g in mine.groupby(level, sort=True):
+            a = risk.rates(g)
+            b = risk.rates(theirs[theirs[level] == key]).reindex(a.index)
+            e = risk.estimate(a.to_numpy(float), b.to_numpy(float), fixed)
+            low, high = e.interval(confidence)
+            factor = key if level == "factor" else perturbations.CATALOGUE[key].factor
+            rows.append({"variant": variant, "baseline": spec["baseline"], "recipe": spec["recipe"], "level": level,
+                         "name": key, "factor": factor, "targeted": factor in targets, "difference": e.value,
+                         "low": low, "high": high, "se": e.se, "df": e.df if np.isfinite(e.df) else None,
+                         "p_value": e.p_value(), "n_images": len(a), "map50_clean_change": clean_change,
+                         "provisional": not e.seed_covered})
+    return rows
+
+
+def audit(params: dict, tables: dict[str, pd.DataFrame], overall: dict) -> dict:
+    """Every variant with a declared baseline, against it: rows, per-variant context and the method."""
+    c = params["compare"]
+    alpha = round(1 - c["confidence"], 12)
+    drop = params["score"]["break_drop"]
+    rows, variants = [], {}
     for variant, spec in params["variants"].items():
         if "baseline" not in spec:
             continue
         base = spec["baseline"]
-        targets = set(params["recipes"][spec["recipe"]]["targets"])
-        mine = tables[variant][tables[variant]["test"] != "clean"]
-        theirs = tables[base][tables[base]["test"] != "clean"]
-        for level in ("factor", "perturbation"):
-            for key, g in mine.groupby(level, sort=True):
-                d = risk.paired_difference(g, theirs[theirs[level] == key], boot["n"], boot["confidence"],
-                                           runtime.derive_seed(boot["seed"], "audit", variant, level, key))
-                factor = key if level == "factor" else perturbations.CATALOGUE[key].factor
-                rows.append({"variant": variant, "baseline": base, "recipe": spec["recipe"], "level": level,
-                             "name": key, "factor": factor, "targeted": factor in targets, **d,
-                             "verdict": risk.verdict(d["low"], d["high"])})
-    return rows
+        support = risk.breakable(tables[variant], drop).intersection(risk.breakable(tables[base], drop))
+        clean_change = overall[variant]["map50_clean"] - overall[base]["map50_clean"]
+        fixed = (bool(spec.get("evaluate_only")), bool(params["variants"][base].get("evaluate_only")))
+
+        def on_support(table: pd.DataFrame) -> pd.DataFrame:
+            return table[(table["test"] != "clean") & table["image_id"].isin(support)]
+
+        family = _family(params, variant, on_support(tables[variant]), on_support(tables[base]), fixed,
+                         clean_change) if len(support) else []
+        for row, p in zip(family, risk.adjust([r["p_value"] for r in family], c["multiplicity"])):
+            row["p_adjusted"] = p
+            row["verdict"] = risk.verdict(row["difference"], p, alpha, clean_change, c["clean_tolerance"])
+        provisional = any(r["provisional"] for r in family) or not family
+        k, kb = (tables[v]["replicate"].nunique() for v in (variant, base))
+        variants[variant] = {
+            "baseline": base, "recipe": spec["recipe"], "targets": params["recipes"][spec["recipe"]]["targets"],
+            "replicates": k, "baseline_replicates": kb, "n_images": len(support), "family_size": len(family),
+            "map50_clean_change": clean_change, "provisional": provisional,
+            "seed_variation": "not covered" if provisional else "covered",
+            "note": _note(k, kb, fixed, len(family), c["multiplicity"]),
+        }
+        rows += family
+    return {"method": {
+        "statistic": "paired difference in risk (percentage points), variant minus baseline, on the images "
+                     "both can break (clean F1 >= score.break_drop in every replicate of both)",
+        "interval": "Student's t; standard error from image variation (paired per-image differences) plus seed "
+                    "variation (between-replicate variance of each arm's risk), Welch-Satterthwaite df",
+        "multiplicity": c["multiplicity"], "family": "all factor and perturbation rows of one variant",
+        "alpha": alpha, "confidence": c["confidence"], "clean_tolerance": c["clean_tolerance"],
+        "reference": "docs/risk.md"}, "variants": variants, "rows": rows}
+
+
+def _note(k: int, kb: int, fixed: tuple[bool, bool], family: int, multiplicity: str) -> str:
+    how = {"holm": "Holm (family-wise error)", "bh": "Benjamini-Hochberg (false discovery rate)"}[multiplicity]
+    if not family:
+        return "no image that both variants can break: nothing to compare"
+    arms = []
+    for name, n, is_fixed in (("variant", k, fixed[0]), ("baseline", kb, fixed[1])):
+        arms.append(f"{name}: fixed checkpoint" if is_fixed else f"{name}: {n} replicate{'s' * (n != 1)}")
+    covered = all(n > 1 or f for n, f in zip((k, kb), fixed))
+    seeds = ("intervals cover image and training-seed variation" if covered else
+             "seed variation is NOT covered (one replicate): verdicts are provisional and describe these two "
+             "trained models, not the recipe; train.replicates >= 2 (3 or more) makes them verdicts on the recipe")
+    return f"{'; '.join(arms)}; {seeds}; {how} over {family} comparisons"
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> None:
@@ -118,22 +223,20 @@ def write_csv(path: Path, frame: pd.DataFrame) -> None:
 
 
 def run(params: dict) -> Path:
-    c = params["compare"]
-    boot = {"n": c["bootstrap"], "confidence": c["confidence"], "seed": params["seed"]}
+    confidence = params["compare"]["confidence"]
     tables, rows, slices, overall = {}, [], [], {}
     for variant in params["variants"]:
-        per_image, per_slice, m = _load(variant)
+        per_image, per_slice, test_metrics = _load(variant)
         tables[variant] = per_image
-        rows += summary_rows(variant, per_image, m["tests"], boot)
-        slices += slice_rows(variant, per_slice, m["tests"], boot)
-        overall[variant] = variant_metrics(variant, per_image, m["tests"], boot, c["zones"])
-    audit_rows = audit(params, tables, boot)
-    summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-    with atomic_dir(OUT) as tmp:
-        write_csv(tmp / "summary.csv", summary)
+        rows += summary_rows(variant, per_image, test_metrics, confidence)
+        slices += slice_rows(variant, per_slice, test_metrics, confidence)
+        overall[variant] = variant_metrics(params, variant, per_image, test_metrics)
+    audit_json = audit(params, tables, overall)
+    with atomic_dir(paths.SUMMARY) as tmp:
+        write_csv(tmp / "summary.csv", pd.DataFrame(rows, columns=SUMMARY_COLUMNS))
         write_csv(tmp / "slices.csv", pd.DataFrame(slices, columns=SLICE_COLUMNS))
         write_json(tmp / "metrics.json", overall)
-        write_json(tmp / "audit.json", audit_rows)
-        provenance.write(tmp, "compare", {f"scores_{v}": score_dir(v) for v in params["variants"]},
+        write_json(tmp / "audit.json", audit_json)
+        provenance.write(tmp, "compare", {f"scores_{v}": paths.score_dir(v) for v in params["variants"]},
                          config.stage_params(params, "compare"), params["seed"])
-    return OUT
+    return paths.SUMMARY

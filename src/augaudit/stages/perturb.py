@@ -15,26 +15,18 @@ from pathlib import Path
 
 import cv2
 
-from augaudit import config, datasets, perturbations, provenance, runtime
+from augaudit import config, datasets, perturbations, provenance
 from augaudit.files import atomic_dir, sha256_bytes, sha256_file, write_text
-from augaudit.testsets import CLEAN, PERTURBED
+from augaudit.paths import CLEAN, PERTURBED
 
 CHUNK = 16  # images per task sent to a worker
-
-
-def image_seed(seed: int, name: str, severity: int, image_id: str) -> int:
-    """The seed of one image's perturbation; label-free scoring replays it to move clean predictions."""
-    return runtime.derive_seed(seed, "perturb", name, severity, image_id)
 
 
 def _one(job: tuple) -> dict:
     """Perturb one image at one severity; write image + labels; return its manifest row."""
     name, severity, ladder, seed, image, out = job
-    bgr = cv2.imread(str(image), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise datasets.DatasetError(f"{image}: not a readable image")
     labels = datasets.read_labels(datasets.label_path(image))
-    rgb, moved = perturbations.apply(name, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), labels, severity, seed, ladder)
+    rgb, moved = perturbations.apply(name, datasets.read_image(image), labels, severity, seed, ladder)
     ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     if not ok:
         raise RuntimeError(f"{image}: OpenCV could not encode the perturbed image")
@@ -67,7 +59,7 @@ def run(params: dict, name: str, workers: int | None = None) -> Path:
         for severity in sorted(spec["severities"]):
             for kind in ("images", "labels"):
                 (tmp / str(severity) / kind).mkdir(parents=True)
-            jobs += [(name, severity, ladder, image_seed(params["seed"], name, severity, im.stem), im,
+            jobs += [(name, severity, ladder, perturbations.image_seed(params["seed"], name, severity, im.stem), im,
                       tmp / str(severity)) for im in images]
         rows = _map(jobs, workers or os.cpu_count() or 1)
         buf = io.StringIO()

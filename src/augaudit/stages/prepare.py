@@ -5,14 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from augaudit import config, datasets, provenance, synthetic
+from augaudit.paths import CLEAN
 from augaudit.files import atomic_dir
-
-OUT = Path("data/clean")
-
 
 def run(params: dict) -> Path:
     source = params["dataset"]["source"]
-    with atomic_dir(OUT) as tmp:
+    with atomic_dir(CLEAN) as tmp:
         if source == "synthetic":
             s = params["dataset"]["synthetic"]
             synthetic.generate(tmp, params["seed"], s["imgsz"], {k: s[k] for k in ("train", "val", "test")},
@@ -25,4 +23,4 @@ def run(params: dict) -> Path:
         if not (tmp / "images" / split).is_dir():
             raise datasets.DatasetError(f"{source}: dataset.eval_split {split!r} has no images")
         provenance.write(tmp, "prepare", inputs, config.stage_params(params, "prepare"), params["seed"])
-    return OUT
+    return CLEAN

@@ -1,7 +1,9 @@
 """report: results/report/index.html — one self-contained page (Altair inlined, no CDN) + PNG figures.
 
-Every number on the page comes from results/summary (which records its own inputs' hashes), and the
-provenance table at the bottom names the dataset, models, recipes, code and packages behind it.
+The page opens with the findings in plain words (one line per variant), then the charts and the
+tables. Every number on it comes from results/summary (which records its own inputs' hashes), and
+the provenance table at the bottom names the dataset, models, recipes, training settings that ran,
+code and packages behind it.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 from pathlib import Path
 
 import altair as alt
@@ -16,53 +19,165 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from augaudit import charts, config, datasets, failures, provenance
+from augaudit import charts, config, datasets, failures, paths, perturbations, provenance
 from augaudit.files import atomic_dir, write_text
-from augaudit.stages.compare import OUT as SUMMARY
-from augaudit.stages.score import out_dir as score_dir
-from augaudit.stages.train import out_dir as model_dir
-from augaudit.testsets import CLEAN, images_dir, severities
 
-OUT = Path("results/report")
 FAILURES_PER_FACTOR = 2
 STYLE = """<style>
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
 table.table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 13px; }
 table.table th, table.table td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; }
+ul.findings li { margin: 0.4em 0; }
 .gallery img { margin: 4px; border: 1px solid #ccc; }
 </style>"""
 
 
-def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, float_format=lambda v: f"{v:.3g}", border=0, classes="table")
+# ---------------------------------------------------------------- numbers for people
 
+def number(value: object, digits: int = 1) -> str:
+    """A number as a person reads it: fixed decimals, never scientific notation; '–' for missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return str(value)
+    text = f"{float(value):.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.0"
+
+
+def p_value(value: float) -> str:
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def interval(value: float, low: float, high: float, digits: int = 1, sign: bool = False) -> str:
+    fmt = (lambda v: f"{'+' if v > 0 and number(v, digits) != number(0.0, digits) else ''}{number(v, digits)}") \
+        if sign else (lambda v: number(v, digits))
+    return f"{fmt(value)} [{number(low, digits)}, {number(high, digits)}]"
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, border=0, classes="table", escape=True, na_rep="–")
+
+
+# ---------------------------------------------------------------- findings
+
+def _factor_rows(audit: dict, variant: str) -> list[dict]:
+    return [r for r in audit["rows"] if r["variant"] == variant and r["level"] == "factor"]
+
+
+def findings(metrics: dict, audit: dict, params: dict) -> list[str]:
+    """One sentence per variant: what it was meant to protect against, what it did, how sure we are."""
+    lines = []
+    for variant, m in metrics.items():
+        k = m["replicates"]
+        clean = f"clean mAP50 {number(m['map50_clean'], 3)}" + (f" ± {number(m['map50_clean_sd'], 3)}" if k > 1 else "")
+        a = audit["variants"].get(variant)
+        if a is None:
+            worst = max(m["risk_by_factor"].items(), key=lambda kv: kv[1]["risk"])
+            lines.append(f"<b>{html.escape(variant)}</b>: {clean}; overall risk "
+                         f"{interval(m['risk']['risk'], m['risk']['risk_low'], m['risk']['risk_high'])} %, highest "
+                         f"for {html.escape(worst[0])} ({number(worst[1]['risk'])} %); "
+                         f"{k} replicate{'s' * (k != 1)}.")
+            continue
+        rows = _factor_rows(audit, variant)
+        if not rows:
+            lines.append(f"<b>{html.escape(variant)}</b> (recipe {html.escape(a['recipe'])}, vs "
+                         f"{html.escape(a['baseline'])}): {html.escape(a['note'])}; {clean}.")
+            continue
+        targets = a["targets"]
+        said = [f"{r['verdict']} on {r['name']} {interval(r['difference'], r['low'], r['high'], sign=True)} pp"
+                for r in rows if r["name"] in targets]
+        missing = [t for t in targets if t not in {r["name"] for r in rows}]
+        said += [f"{t} not tested" for t in missing]
+        elsewhere = [f"{r['verdict']} on {r['name']} {interval(r['difference'], r['low'], r['high'], sign=True)} pp"
+                     for r in rows if r["name"] not in targets and r["verdict"] != "no effect"]
+        aim = f"meant to protect against {', '.join(targets)}" if targets else "targets no factor"
+        what = "; ".join(said) if said else "no targeted factor to judge"
+        other = ("; elsewhere " + "; ".join(elsewhere)) if elsewhere else "; no other factor changed"
+        change = a["map50_clean_change"]
+        sure = "provisional — " if a["provisional"] else ""
+        lines.append(f"<b>{html.escape(variant)}</b> (recipe {html.escape(a['recipe'])}, vs {html.escape(a['baseline'])}, "
+                     f"{aim}): {sure}{html.escape(what + other)}. Clean mAP50 {'+' if change > 0 else ''}"
+                     f"{number(change, 3)} ({clean}). How sure: {html.escape(a['note'])}; "
+                     f"{number(100 * audit['method']['confidence'], 0)} % intervals on {a['n_images']} images both "
+                     f"variants can break.")
+    return lines
+
+
+# ---------------------------------------------------------------- tables
 
 def _metrics_frame(metrics: dict) -> pd.DataFrame:
     rows = []
     for variant, m in metrics.items():
-        rows.append({"variant": variant, "map50_clean": m["map50_clean"], "map_clean": m["map_clean"],
-                     "mPC": m["mPC"], "rPC": m["rPC"], "risk": m["risk"]["risk"],
-                     "risk_low": m["risk"]["risk_low"], "risk_high": m["risk"]["risk_high"]})
+        k = m["replicates"]
+        sd = (lambda key: f" ± {number(m[key], 3)}") if k > 1 else (lambda key: "")
+        row = {"variant": variant, "replicates": k,
+               "clean mAP50": number(m["map50_clean"], 3) + sd("map50_clean_sd"),
+               "clean mAP50-95": number(m["map_clean"], 3) + sd("map_clean_sd")}
+        if "mPC" in m:
+            row.update({"mPC (COCO-C)": number(m["mPC"], 3), "rPC": number(m["rPC"], 3)})
+        row.update({"mP (tests run)": number(m["mP_tested"], 3), "rP (tests run)": number(m["rP_tested"], 3),
+                    "risk % [95 % CI]": interval(m["risk"]["risk"], m["risk"]["risk_low"], m["risk"]["risk_high"])})
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _factor_frame(metrics: dict) -> pd.DataFrame:
-    return pd.DataFrame([{"variant": v, "factor": f, **r} for v, m in metrics.items()
-                         for f, r in m["risk_by_factor"].items()])
+def _audit_frame(audit: dict) -> pd.DataFrame:
+    rows = [{"variant": r["variant"], "vs": r["baseline"], "factor": r["name"], "targeted": number(r["targeted"]),
+             "Δ risk pp [CI]": interval(r["difference"], r["low"], r["high"], sign=True),
+             "Δ clean mAP50": number(r["map50_clean_change"], 3), "p": p_value(r["p_value"]),
+             "p adjusted": p_value(r["p_adjusted"]), "images": r["n_images"],
+             "verdict": r["verdict"] + (" (provisional)" if r["provisional"] else "")}
+            for r in audit["rows"] if r["level"] == "factor"]
+    return pd.DataFrame(rows)
 
 
-def _provenance_frame(variants: list[str]) -> pd.DataFrame:
+def _audit_variants_frame(audit: dict) -> pd.DataFrame:
+    return pd.DataFrame([{"variant": v, "vs": a["baseline"], "recipe": a["recipe"], "targets": ", ".join(a["targets"]),
+                          "replicates": f"{a['replicates']} vs {a['baseline_replicates']}",
+                          "images compared": a["n_images"], "comparisons": a["family_size"],
+                          "seed variation": a["seed_variation"], "Δ clean mAP50": number(a["map50_clean_change"], 3),
+                          "note": a["note"]} for v, a in audit["variants"].items()])
+
+
+def _breaking_frame(metrics: dict) -> pd.DataFrame:
+    def where(point: dict) -> str:
+        if point["value"] is None:
+            return "not reached"
+        low = "beyond ladder" if point["low"] is None else number(point["low"], 3)
+        high = "beyond ladder" if point["high"] is None else number(point["high"], 3)
+        return f"{number(point['value'], 3)} [{low}, {high}]"
+
+    rows = [{"variant": v, "perturbation": p, "unit": b["unit"],
+             **{f"{zone} zone at": where(b[zone]) for zone in b if zone not in ("unit", "ladder")}}
+            for v, m in metrics.items() for p, b in m["breaking_points"].items()]
+    return pd.DataFrame(rows)
+
+
+def _training_ran(train_log: Path) -> str:
+    """The optimizer line Ultralytics logged: what actually ran, learning rate included."""
+    for line in train_log.read_text().splitlines():
+        if line.startswith("optimizer:"):
+            return line.removeprefix("optimizer:").strip().split(" with parameter groups")[0]
+    return ""
+
+
+def _provenance_frame(params: dict) -> pd.DataFrame:
     rows = []
-    clean = json.loads((CLEAN / "provenance.json").read_text())
-    rows.append({"item": "dataset (data/clean)", "sha256": provenance.hash_path(CLEAN)[:16],
+    clean = json.loads((paths.CLEAN / "provenance.json").read_text())
+    rows.append({"item": "dataset (data/clean)", "sha256": provenance.hash_path(paths.CLEAN)[:16],
                  "detail": json.dumps(clean["params"].get("dataset", {}).get("source"))})
-    for v in variants:
-        folder = model_dir(v)
-        rec = json.loads((folder / "recipe.json").read_text())
-        prov = json.loads((folder / "provenance.json").read_text())
-        rows.append({"item": f"model {v}", "sha256": provenance.hash_path(folder / "best.pt")[:16],
-                     "detail": f"recipe {rec['name']} ({len(rec['albumentations']['transform']['transforms'])} "
-                               f"transforms), device {prov['device']['device']}"})
+    for v in params["variants"]:
+        for r in config.replicate_names(params, v):
+            folder = paths.model_dir(v, r)
+            rec = json.loads((folder / "recipe.json").read_text())
+            prov = json.loads((folder / "provenance.json").read_text())
+            ran = _training_ran(folder / "train.log")
+            rows.append({"item": f"model {v} {r}", "sha256": provenance.hash_path(folder / "best.pt")[:16],
+                         "detail": f"recipe {rec['name']} ({len(rec['albumentations']['transform']['transforms'])} "
+                                   f"transforms), seed {prov['seed']}, device {prov['device']['device']}"
+                                   + (f", optimizer {ran}" if ran else "")})
     code = provenance.code_version()
     rows.append({"item": "code", "sha256": code["source_sha256"][:16],
                  "detail": f"augaudit {code['augaudit']}, git {code.get('git_commit')}"})
@@ -71,16 +186,41 @@ def _provenance_frame(variants: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# ---------------------------------------------------------------- figures
+
+def curve_frames(summary: pd.DataFrame, metrics: dict, params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Risk curves on each perturbation's own ladder axis (clean first, risk 0) and the breaking
+    points on the same axis; a panel is labelled with its unit."""
+    curves, points = [], []
+    data = summary[summary["perturbation"] != "clean"]
+    for name, g in data.groupby("perturbation", sort=False):
+        severities = sorted(g["severity"].unique().tolist())
+        axis = perturbations.ladder_axis(name, severities, params["perturbations"][name].get("ladder"))
+        unit, xs = axis if axis is not None else ("severity", [0.0, *map(float, severities)])
+        panel = f"{name} ({unit})"
+        x_of = dict(zip([0, *severities], xs))
+        for variant, gv in g.groupby("variant", sort=False):
+            clean = gv.iloc[0].to_dict() | {"severity": 0, "risk": 0.0, "risk_low": 0.0, "risk_high": 0.0,
+                                             "map50": math.nan}
+            for row in [clean, *gv.sort_values("severity").to_dict("records")]:
+                curves.append(row | {"panel": panel, "x": x_of[row["severity"]]})
+            for zone, point in metrics[variant]["breaking_points"].get(name, {}).items():
+                if zone not in ("unit", "ladder") and point["value"] is not None:
+                    points.append({"variant": variant, "panel": panel, "factor": gv["factor"].iloc[0],
+                                   "zone": zone, "x": point["value"]})
+    return pd.DataFrame(curves), pd.DataFrame(points, columns=["variant", "panel", "factor", "zone", "x"])
+
+
 def _failure_gallery(params: dict) -> str:
     """HTML for the worst images per variant and factor (PNG data URIs, so the page stays one file)."""
-    per_image = pd.concat([pd.read_parquet(score_dir(v) / "per_image.parquet") for v in params["variants"]])
+    per_image = pd.concat([pd.read_parquet(paths.score_dir(v) / "per_image.parquet") for v in params["variants"]])
     rows = failures.worst(per_image, FAILURES_PER_FACTOR)
     parts = []
     for (variant, factor), group in rows.groupby(["variant", "factor"], sort=True):
         imgs = []
         for row in group.itertuples(index=False):
             pair = failures.pair(row, params["dataset"]["eval_split"], params["score"]["conf"])
-            imgs.append(_png_tag(pair, f"{row.test} {row.image_id}"))
+            imgs.append(_png_tag(pair, f"{row.test} {row.image_id} {row.replicate}"))
         parts.append(f"<h3>{html.escape(variant)} — {html.escape(factor)}</h3><div class=gallery>{''.join(imgs)}</div>")
     return "".join(parts) or "<p>No image lost F1 under any test.</p>"
 
@@ -89,13 +229,14 @@ def _test_sets_sheet(params: dict) -> np.ndarray:
     """One clean test image as it appears in every test set of this run (rows: perturbations,
     columns: severities run), read back from data/perturbed — what the models really saw."""
     split = params["dataset"]["eval_split"]
-    first = datasets.list_images(CLEAN / "images" / split)[0]
+    first = datasets.list_images(paths.CLEAN / "images" / split)[0]
     rows, width = [], 0
     for name in ["clean", *params["perturbations"]]:
         tiles = []
-        for severity in severities(params, name):
-            image = next(images_dir(name, severity, split).glob(f"{first.stem}.*"))
-            tile = cv2.resize(cv2.imread(str(image), cv2.IMREAD_COLOR), (128, 128), interpolation=cv2.INTER_AREA)
+        for severity in paths.severities(params, name):
+            image = next(paths.images_dir(name, severity, split).glob(f"{first.stem}.*"))
+            bgr = cv2.cvtColor(datasets.read_image(image), cv2.COLOR_RGB2BGR)
+            tile = cv2.resize(bgr, (128, 128), interpolation=cv2.INTER_AREA)
             label = name if name == "clean" else f"{name} {severity}"
             cv2.putText(tile, label, (2, 10), cv2.FONT_HERSHEY_SIMPLEX, 0.3, (255, 255, 255), 1, cv2.LINE_AA)
             tiles.append(tile)
@@ -109,45 +250,61 @@ def _png_tag(image: np.ndarray, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png.tobytes()).decode()}">'
 
 
+def _factor_frame(metrics: dict) -> pd.DataFrame:
+    return pd.DataFrame([{"variant": v, "factor": f, **r} for v, m in metrics.items()
+                         for f, r in m["risk_by_factor"].items()])
+
+
+def _chart_metrics(metrics: dict) -> pd.DataFrame:
+    return pd.DataFrame([{"variant": v, "map50_clean": m["map50_clean"], "risk": m["risk"]["risk"],
+                          "mP_tested": m["mP_tested"], "rP_tested": m["rP_tested"]} for v, m in metrics.items()])
+
+
 def run(params: dict) -> Path:
     zones = params["compare"]["zones"]
-    summary = pd.read_csv(SUMMARY / "summary.csv")
-    metrics = json.loads((SUMMARY / "metrics.json").read_text())
-    audit = pd.DataFrame(json.loads((SUMMARY / "audit.json").read_text()))
+    summary = pd.read_csv(paths.SUMMARY / "summary.csv")
+    metrics = json.loads((paths.SUMMARY / "metrics.json").read_text())
+    audit = json.loads((paths.SUMMARY / "audit.json").read_text())
+    curves, points = curve_frames(summary, metrics, params)
     figures = {
         "risk_by_factor": charts.risk_by_factor(_factor_frame(metrics)),
-        "risk_vs_severity": charts.risk_vs_severity(summary, charts.breaking_frame(metrics), zones),
-        "map_vs_risk": charts.map_vs_risk(_metrics_frame(metrics)),
+        "risk_vs_severity": charts.risk_vs_severity(curves, points, zones),
+        "map_vs_risk": charts.map_vs_risk(_chart_metrics(metrics)),
     }
-    if not audit.empty:
-        figures["audit"] = charts.audit_heatmap(audit)
-    figures["slices"] = charts.slices(pd.read_csv(SUMMARY / "slices.csv"))
+    if audit["rows"]:
+        figures["audit"] = charts.audit_heatmap(pd.DataFrame(audit["rows"]))
+    figures["slices"] = charts.slices(pd.read_csv(paths.SUMMARY / "slices.csv"))
     page = alt.vconcat(*figures.values()).resolve_scale(color="independent")
     doc = page.to_html(inline=True, embed_options={"renderer": "svg", "actions": False})
     tables = [("Variants", _metrics_frame(metrics))]
-    if not audit.empty:
-        tables.append(("Augmentation audit (per factor)",
-                       audit[audit["level"] == "factor"][["variant", "baseline", "recipe", "name", "targeted",
-                                                          "difference", "low", "high", "verdict"]]))
-    tables.append(("Provenance", _provenance_frame(list(params["variants"]))))
+    if audit["variants"]:
+        tables.append(("Augmentation audit (per variant)", _audit_variants_frame(audit)))
+    if audit["rows"]:
+        tables.append(("Augmentation audit (per factor)", _audit_frame(audit)))
+    tables.append(("Breaking points (in each ladder's own unit, 95 % bootstrap interval)", _breaking_frame(metrics)))
+    tables.append(("Provenance", _provenance_frame(params)))
     body = "".join(f"<h2>{html.escape(title)}</h2>{_table(frame)}" for title, frame in tables)
     body += "<h2>Failure gallery</h2><p>Per variant and factor, the images whose F1 dropped most: clean (left) " \
             "and perturbed (right); reference boxes green, detections counted in the F1 red.</p>" \
             + _failure_gallery(params)
     body += "<h2>Test sets of this run</h2><p>One test image in every perturbed set, as stored in data/perturbed." \
             f"</p><div class=gallery>{_png_tag(_test_sets_sheet(params), 'test sets')}</div>"
-    head = STYLE + "<h1>augaudit report</h1><p>Risk = percent of images whose F1 dropped by at least " \
-           f"{params['score']['break_drop']} under a test; intervals are {params['compare']['confidence']:.0%} " \
-           "image-level bootstrap.</p>"
+    confidence = params["compare"]["confidence"]
+    head = STYLE + "<h1>augaudit report</h1><h2>Findings</h2><ul class=findings>" \
+        + "".join(f"<li>{line}</li>" for line in findings(metrics, audit, params)) + "</ul>" \
+        + f"<p>Risk = percent of images whose F1 dropped by at least {params['score']['break_drop']} under a " \
+          f"test. Intervals are {confidence:.0%}, covering the test images and, where a variant has two or more " \
+          "replicates, the training seeds; audit verdicts are controlled over each variant's comparisons " \
+          f"({audit['method']['multiplicity']}). Method: docs/risk.md.</p>"
     # The inlined Vega bundle itself contains "<body>" strings: the page's own tags are the last ones.
     before, tag, after = doc.rpartition("<body>")
     doc = before + tag + head + after
     before, tag, after = doc.rpartition("</body>")
     doc = before + body + tag + after
-    with atomic_dir(OUT) as tmp:
+    with atomic_dir(paths.REPORT) as tmp:
         write_text(tmp / "index.html", doc)
         (tmp / "figures").mkdir()
         for name, chart in figures.items():
             chart.save(str(tmp / "figures" / f"{name}.png"), scale_factor=1.0)
-        provenance.write(tmp, "report", {"summary": SUMMARY}, config.stage_params(params, "report"), None)
-    return OUT
+        provenance.write(tmp, "report", {"summary": paths.SUMMARY}, config.stage_params(params, "report"), None)
+    return paths.REPORT

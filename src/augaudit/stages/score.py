@@ -4,40 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pandas as pd
-from PIL import Image
 
-from augaudit import config, datasets, metrics, perturbations, provenance, risk
+from augaudit import config, datasets, metrics, paths, perturbations, provenance, risk
 from augaudit.files import atomic_dir, write_json, write_parquet
-from augaudit.stages.perturb import image_seed
-from augaudit.testsets import (
-    CLEAN,
-    PERTURBED,
-    images_dir,
-    prediction_dir,
-    prediction_file,
-    severities,
-)
-
-
-def out_dir(variant: str) -> Path:
-    return Path("results/scores") / variant
 
 
 def tests(params: dict) -> list[tuple[str, int]]:
     """clean first, then every (perturbation, severity) in params order."""
-    return [("clean", 0)] + [(p, s) for p in params["perturbations"] for s in severities(params, p)]
+    return [("clean", 0)] + [(p, s) for p in params["perturbations"] for s in paths.severities(params, p)]
 
 
 def references(images: list[Path]) -> tuple[dict, dict]:
     """Reference boxes (pixels, from the labels) and sizes of images, keyed by image id."""
     refs, sizes = {}, {}
     for image in images:
-        with Image.open(image) as im:
-            sizes[image.stem] = im.size
-        refs[image.stem] = metrics.to_pixels(datasets.read_labels(datasets.label_path(image)), *im.size)
+        sizes[image.stem] = datasets.image_size(image)
+        refs[image.stem] = metrics.to_pixels(datasets.read_labels(datasets.label_path(image)), *sizes[image.stem])
     return refs, sizes
 
 
@@ -55,10 +39,10 @@ def _predicted_references(params: dict, clean_refs: dict, sizes: dict, name: str
     moved = {}
     for image_id, (cls, xyxy) in clean_refs.items():
         w, h = sizes[image_id]
-        bgr = cv2.imread(str(next(clean_images.glob(f"{image_id}.*"))), cv2.IMREAD_COLOR)
+        rgb = datasets.read_image(next(clean_images.glob(f"{image_id}.*")))
         labels = np.column_stack([cls, metrics.to_yolo(xyxy, w, h)]) if len(cls) else np.zeros((0, 5))
-        _, out = perturbations.apply(name, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), labels, severity,
-                                     image_seed(params["seed"], name, severity, image_id), ladder)
+        _, out = perturbations.apply(name, rgb, labels, severity,
+                                     perturbations.image_seed(params["seed"], name, severity, image_id), ladder)
         moved[image_id] = metrics.to_pixels(out, w, h)
     return moved
 
@@ -97,50 +81,60 @@ def score_test(refs: dict, detections: pd.DataFrame, conf: float, match_iou: flo
     return pd.DataFrame(rows, columns=columns), pd.DataFrame(slice_rows, columns=[columns[0], "slice", *columns[1:]])
 
 
-def _label(frame: pd.DataFrame, variant: str, test: str, name: str, severity: int) -> pd.DataFrame:
+def _label(frame: pd.DataFrame, variant: str, replicate: str, test: str, name: str, severity: int) -> pd.DataFrame:
     factor = "clean" if name == "clean" else perturbations.CATALOGUE[name].factor
-    ids = pd.DataFrame({"variant": variant, "test": test, "perturbation": name, "factor": factor,
-                        "severity": severity}, index=frame.index)
+    ids = pd.DataFrame({"variant": variant, "replicate": replicate, "test": test, "perturbation": name,
+                        "factor": factor, "severity": severity}, index=frame.index)
     return pd.concat([ids, frame], axis=1)
 
 
 def run(params: dict, variant: str) -> Path:
     s = params["score"]
     split = params["dataset"]["eval_split"]
-    names = datasets.read_data_yaml(CLEAN / "data.yaml")["names"]
+    names = datasets.read_data_yaml(paths.CLEAN / "data.yaml")["names"]
     label_free = s["reference"] == "predictions"
-    frames, slice_frames, test_metrics, clean, predicted = [], [], {}, None, None
-    for name, severity in tests(params):
-        refs, sizes = references(datasets.list_images(images_dir(name, severity, split)))
-        detections = pd.read_parquet(prediction_file(variant, name, severity))
-        if label_free:
-            if predicted is None:  # clean comes first: its confident detections are the references
-                predicted = _as_references(detections, refs, s["conf"])
-            refs = _predicted_references(params, predicted, sizes, name, severity, images_dir("clean", 0, split))
-        frame, slices = score_test(refs, detections, s["conf"], s["match_iou"], names)
-        if clean is None:
-            clean = (frame.set_index("image_id")["f1"], slices.set_index(["image_id", "slice"])["f1"])
-        frame["broken"] = risk.broken(frame["f1"].to_numpy(), clean[0].reindex(frame["image_id"]).to_numpy(),
-                                      s["break_drop"])
-        # a slice absent from the clean image (NaN clean F1) cannot be broken
-        slices["broken"] = risk.broken(slices["f1"].to_numpy(),
-                                       clean[1].reindex(pd.MultiIndex.from_frame(slices[["image_id", "slice"]]))
-                                       .to_numpy(), s["break_drop"])
+    replicates = config.replicate_names(params, variant)
+    frames, slice_frames = [], []
+    test_metrics = {r: {} for r in replicates}
+    clean, predicted = {}, {}  # per replicate: clean F1s; label-free references (its clean detections)
+    for name, severity in tests(params):  # clean first
+        labels, sizes = references(datasets.list_images(paths.images_dir(name, severity, split)))
         test = "clean" if name == "clean" else f"{name}/{severity}"
-        frames.append(_label(frame, variant, test, name, severity))
-        slice_frames.append(_label(slices, variant, test, name, severity))
-        m = metrics.coco_map(refs, sizes, detections, list(range(len(names))))
-        m["by_class"] = {names[c]: v for c, v in m["by_class"].items()}
-        test_metrics[test] = {**m, "risk": 100 * float(np.mean(frame["broken"])), "n_images": len(frame)}
-    out = out_dir(variant)
+        for replicate in replicates:
+            detections = pd.read_parquet(paths.prediction_file(variant, name, replicate, severity))
+            refs = labels
+            if label_free:
+                if replicate not in predicted:
+                    predicted[replicate] = _as_references(detections, labels, s["conf"])
+                refs = _predicted_references(params, predicted[replicate], sizes, name, severity,
+                                             paths.images_dir("clean", 0, split))
+            frame, slices = score_test(refs, detections, s["conf"], s["match_iou"], names)
+            if replicate not in clean:
+                clean[replicate] = (frame.set_index("image_id")["f1"],
+                                    slices.set_index(["image_id", "slice"])["f1"])
+            clean_f1, clean_slices = clean[replicate]
+            frame["broken"] = risk.broken(frame["f1"].to_numpy(), clean_f1.reindex(frame["image_id"]).to_numpy(),
+                                          s["break_drop"])
+            # a slice absent from the clean image (NaN clean F1) cannot be broken
+            slices["broken"] = risk.broken(slices["f1"].to_numpy(),
+                                           clean_slices.reindex(pd.MultiIndex.from_frame(slices[["image_id", "slice"]]))
+                                           .to_numpy(), s["break_drop"])
+            frames.append(_label(frame, variant, replicate, test, name, severity))
+            slice_frames.append(_label(slices, variant, replicate, test, name, severity))
+            m = metrics.coco_map(refs, sizes, detections, list(range(len(names))))
+            m["by_class"] = {names[c]: v for c, v in m["by_class"].items()}
+            test_metrics[replicate][test] = {**m, "risk": 100 * float(np.mean(frame["broken"])),
+                                             "n_images": len(frame)}
+    out = paths.score_dir(variant)
     with atomic_dir(out) as tmp:
         write_parquet(tmp / "per_image.parquet", pd.concat(frames, ignore_index=True))
         write_parquet(tmp / "per_slice.parquet", pd.concat(slice_frames, ignore_index=True))
-        write_json(tmp / "metrics.json", {"variant": variant, "reference": s["reference"], "tests": test_metrics})
-        inputs = {"data": CLEAN / "images" / split}
+        write_json(tmp / "metrics.json", {"variant": variant, "reference": s["reference"], "replicates": replicates,
+                                          "tests": test_metrics})
+        inputs = {"data": paths.CLEAN / "images" / split}
         for p in ["clean", *params["perturbations"]]:
-            inputs[f"predictions_{p}"] = prediction_dir(variant, p)
+            inputs[f"predictions_{p}"] = paths.prediction_dir(variant, p)
             if p != "clean":
-                inputs[f"perturbed_{p}"] = PERTURBED / p
+                inputs[f"perturbed_{p}"] = paths.PERTURBED / p
         provenance.write(tmp, "score", inputs, config.stage_params(params, "score"), params["seed"])
     return out

@@ -1,56 +1,74 @@
-"""train: one variant's model in results/models/<variant>/ (best.pt, recipe.json, results.csv)."""
+"""train: a variant's models, one per training seed, in results/models/<variant>/<replicate>/.
+
+Each replicate folder holds best.pt, recipe.json, results.csv, args.yaml (the arguments Ultralytics
+resolved and ran with), train.log and provenance.json. `--replicate rI` trains one replicate (one
+Snakemake job each); without it every replicate of the variant is trained in turn (one DVC stage).
+"""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
-from augaudit import config, provenance, recipes, runtime, training
+import yaml
+
+from augaudit import config, paths, provenance, recipes, runtime, training
 from augaudit.files import atomic_dir, write_json, write_text
 
-CLEAN = Path("data/clean")
+
+def replicate_seed(params: dict, variant: str, replicate: str) -> int:
+    """Replicate 0 keeps the seed a variant has always had; the others add their index."""
+    index = int(replicate[1:])
+    return runtime.derive_seed(params["seed"], "train", variant, *([index] if index else []))
 
 
-def out_dir(variant: str) -> Path:
-    return Path("results/models") / variant
-
-
-def run(params: dict, variant: str) -> Path:
+def run(params: dict, variant: str, replicate: str | None = None) -> Path:
     runtime.offline()
-    v = params["variants"][variant]
-    init = v["init"]
-    if init.endswith(".pt") and not Path(init).is_file():
-        raise FileNotFoundError(f"params.yaml: variants.{variant}.init: checkpoint {init} does not exist")
     device = runtime.resolve_device(params["device"])
-    seed = runtime.derive_seed(params["seed"], "train", variant)
+    names = config.replicate_names(params, variant)
+    if replicate is not None:
+        if replicate not in names:
+            raise config.ConfigError(f"params.yaml: variants.{variant}: no replicate {replicate!r} "
+                                     f"(it has {', '.join(names)})")
+        names = [replicate]
+    for name in names:  # before anything is written
+        init = config.init_path(params, variant, name)
+        if init.endswith(".pt") and not Path(init).is_file():
+            raise FileNotFoundError(f"params.yaml: variants.{variant}.init: checkpoint {init} does not exist")
+    out = paths.model_dir(variant, replicate)
+    with atomic_dir(out) as tmp:
+        for name in names:
+            _train_one(params, variant, name, device, tmp if replicate is not None else tmp / name)
+    return out
+
+
+def _train_one(params: dict, variant: str, replicate: str, device: str, folder: Path) -> None:
+    v = params["variants"][variant]
+    init = config.init_path(params, variant, replicate)
+    folder.mkdir(parents=True, exist_ok=True)
+    stage_params = config.stage_params(params, "train", variant)
+    if v.get("evaluate_only"):  # the checkpoint as it is, so predict/score treat it like a trained one
+        shutil.copyfile(init, folder / "best.pt")
+        write_json(folder / "recipe.json", {"name": v["recipe"], "targets": [], "evaluate_only": True,
+                                            "albumentations": recipes.serialise([])})
+        write_text(folder / "train.log", f"evaluate-only: {init} used as it is, no training\n")
+        provenance.write(folder, "train", {"init": Path(init)}, stage_params, None)
+        return
+    seed = replicate_seed(params, variant, replicate)
     runtime.seed_everything(seed)
-    out = out_dir(variant)
-    if v.get("evaluate_only"):
-        return _as_is(params, variant, Path(init), out)
-    with atomic_dir(out) as tmp:
-        work = tmp / "_work"
-        data_yaml = training.stage_dataset(CLEAN, work / "data")
-        result = training.train(init, data_yaml, params["recipes"][v["recipe"]], config.train_settings(params, variant),
-                                seed, device, work)
-        shutil.copyfile(result["best"], tmp / "best.pt")
-        shutil.copyfile(result["results"], tmp / "results.csv")
-        write_json(tmp / "recipe.json", {"name": v["recipe"], "targets": params["recipes"][v["recipe"]]["targets"],
-                                         "albumentations": result["recipe"]})
-        write_text(tmp / "train.log", "\n".join(result["log"]) + "\n")
-        shutil.rmtree(work)
-        inputs = {"data": CLEAN}
-        if Path(init).is_file():
-            inputs["init"] = Path(init)
-        provenance.write(tmp, "train", inputs, config.stage_params(params, "train", variant), seed, device)
-    return out
-
-
-def _as_is(params: dict, variant: str, checkpoint: Path, out: Path) -> Path:
-    """An evaluate-only variant: the checkpoint as it is, so predict/score treat it like a trained one."""
-    with atomic_dir(out) as tmp:
-        shutil.copyfile(checkpoint, tmp / "best.pt")
-        write_json(tmp / "recipe.json", {"name": params["variants"][variant]["recipe"], "targets": [],
-                                         "evaluate_only": True, "albumentations": recipes.serialise([])})
-        write_text(tmp / "train.log", f"evaluate-only: {checkpoint} used as it is, no training\n")
-        provenance.write(tmp, "train", {"init": checkpoint}, config.stage_params(params, "train", variant), None)
-    return out
+    work = folder / "_work"
+    data_yaml = training.stage_dataset(paths.CLEAN, work / "data")
+    result = training.train(init, data_yaml, params["recipes"][v["recipe"]], config.train_settings(params, variant),
+                            seed, device, work)
+    for name in ("best", "results", "args"):
+        shutil.copyfile(result[name], folder / Path(result[name]).name)
+    write_json(folder / "recipe.json", {"name": v["recipe"], "targets": params["recipes"][v["recipe"]]["targets"],
+                                        "albumentations": result["recipe"]})
+    write_text(folder / "train.log", "\n".join(result["log"]) + "\n")
+    shutil.rmtree(work)
+    inputs = {"data": paths.CLEAN}
+    if Path(init).is_file():
+        inputs["init"] = Path(init)
+    args = yaml.safe_load((folder / "args.yaml").read_text())
+    provenance.write(folder, "train", inputs, stage_params, seed, device,
+                     extra={"replicate": replicate, "ultralytics_args": args})
