@@ -206,21 +206,39 @@ def test_effect_grows_with_severity(name, scene):
     assert all(b > a for a, b in itertools.pairwise(effect)), (name, effect)
 
 
-@pytest.mark.parametrize("delta,iterations", [(1, 2), (2, 3), (4, 2)])
-def test_glass_shuffle_replays_the_sequential_swaps(delta, iterations):
-    h, w = 23, 31
-    visitors = len(P._glass_visitors(h, w, delta))
-    offsets = np.random.default_rng(delta).integers(-delta, delta, size=(iterations * visitors, 2))
-    values = list(range(h * w))  # imagecorruptions' loop, run on pixel indices
+def _reference_glass_shuffle(x: np.ndarray, c: tuple, offsets: np.ndarray) -> np.ndarray:
+    """imagecorruptions 1.1.2's glass-blur loop as written, on an H x W x 3 uint8 array (in place);
+    visit k takes offsets[k] where the original draws np.random.randint(-c[1], c[1], size=(2,))."""
+    x_shape = x.shape
     k = 0
-    for _ in range(iterations):
-        for y in range(h - delta, delta, -1):
-            for x in range(w - delta, delta, -1):
+    for i in range(c[2]):
+        for h in range(x_shape[0] - c[1], c[1], -1):
+            for w in range(x_shape[1] - c[1], c[1], -1):
                 dx, dy = offsets[k]
                 k += 1
-                a, b = y * w + x, (y + dy) * w + (x + dx)
-                values[a], values[b] = values[b], values[a]
-    assert np.array_equal(P._glass_sources(h, w, delta, offsets), values)
+                h_prime, w_prime = h + dy, w + dx
+                # swap
+                x[h, w], x[h_prime, w_prime] = x[h_prime, w_prime], x[h, w]
+    assert k == len(offsets)
+    return x
+
+
+def _glass_offsets(shape: tuple, c: tuple, seed: int) -> np.ndarray:
+    """The (dx, dy) of every visit, drawn per visit as the reference draws them."""
+    visits = c[2] * max(0, shape[0] - 2 * c[1]) * max(0, shape[1] - 2 * c[1])
+    rs = np.random.RandomState(seed)
+    return np.array([rs.randint(-c[1], c[1], size=(2,)) for _ in range(visits)]).reshape(visits, 2)
+
+
+@pytest.mark.parametrize("c", [*P.CATALOGUE["glass_blur"].ladder, (1, 1, 5), (1, 3, 1)], ids=str)
+def test_glass_shuffle_matches_the_reference_loop(c):
+    """The reference's tuple assignment copies (its right-hand side holds views), it does not swap."""
+    h, w = 23, 31
+    img = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    offsets = _glass_offsets(img.shape, c, seed=10 * c[1] + c[2])
+    expected = _reference_glass_shuffle(img.copy(), c, offsets)
+    got = img.reshape(h * w, 3)[P._glass_sources(h, w, c[1], offsets)].reshape(img.shape)
+    assert np.array_equal(got, expected)
 
 
 def test_shot_noise_sampler_is_poisson():

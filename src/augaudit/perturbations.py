@@ -135,36 +135,32 @@ def _glass_visitors(h: int, w: int, delta: int) -> np.ndarray:
 def _glass_sources(h: int, w: int, delta: int, offsets: np.ndarray) -> np.ndarray:
     """Where each pixel's value comes from after imagecorruptions' glass-blur shuffle.
 
-    The original visits the inner pixels (`_glass_visitors`, once per iteration) and swaps each with
-    the neighbour at its (dx, dy) offset, one swap after another, so a value can travel far. That
-    sequence is replayed without a Python loop: a swap leaves at each of its two positions what the
-    previous swap at the *other* position left there; pointer jumping follows these chains back to
-    an original position in O(log length) vectorised passes. `offsets`: (visits, 2) of (dx, dy).
+    The original visits the inner pixels (`_glass_visitors`, once per iteration) and runs
+    `x[h, w], x[h', w'] = x[h', w'], x[h, w]` with the neighbour at the visit's (dx, dy) offset. The
+    right-hand side holds NumPy views, so this copies rather than swaps: the visited pixel takes the
+    neighbour's value and the neighbour keeps it. Each visit thus reads what the neighbour's last
+    visit before it left there (visitor k is visited at i * len(visitors) + k), or the neighbour's
+    original value; pointer jumping follows these chains of copies back to an original pixel in
+    O(log length) vectorised passes. `offsets`: (visits, 2) of (dx, dy).
     """
-    visitors = np.resize(_glass_visitors(h, w, delta), len(offsets))  # repeated once per iteration
-    partners = visitors + offsets[:, 1].astype(np.int32) * w + offsets[:, 0]
-    moves = visitors != partners
-    pos = np.empty(2 * moves.sum(), np.int32)  # record 2e: swap e's visitor, 2e + 1: its partner
-    pos[0::2], pos[1::2] = visitors[moves], partners[moves]
-    n = pos.size
-    low = np.argsort((pos & 0xFFFF).astype(np.uint16), kind="stable")  # two-pass radix sort by
-    order = low[np.argsort((pos[low] >> 16).astype(np.uint16), kind="stable")]  # position, then time
-    sorted_pos = pos[order]
-    same = sorted_pos[1:] == sorted_pos[:-1]
-    twin = np.arange(n, dtype=np.int32) ^ 1
-    before = np.full(n, -1, np.int32)  # the previous record at the same position
-    before[order[1:][same]] = order[:-1][same]
-    ptr = np.concatenate([before[twin], n + np.arange(h * w, dtype=np.int32)])  # >= n: original pixel
-    start = ptr[:n] < 0
-    ptr[:n][start] = n + pos[twin][start]
+    visitors = _glass_visitors(h, w, delta)
+    count, n = len(visitors), len(offsets)
+    src = np.arange(h * w, dtype=np.int32)
+    if n == 0:
+        return src
+    ys, xs = np.divmod(np.resize(visitors, n), w)
+    ys += offsets[:, 1]
+    xs += offsets[:, 0]
+    rank = (h - delta - ys) * (w - 2 * delta) + (w - delta - xs)  # the neighbour's place in the visiting order
+    inner = (ys > delta) & (ys <= h - delta) & (xs > delta) & (xs <= w - delta)
+    last = (np.arange(n, dtype=np.int32) - 1 - rank) // count * count + rank  # its last visit before this one
+    ptr = np.concatenate([np.where(inner & (last >= 0), last, n + ys * w + xs), n + src])  # >= n: original pixel
     while True:
         nxt = ptr[ptr]
         if np.array_equal(nxt, ptr):
             break
         ptr = nxt
-    last = np.append(~same, True)
-    src = np.arange(h * w, dtype=np.int32)
-    src[sorted_pos[last]] = ptr[order[last]] - n
+    src[visitors] = ptr[n - count:n] - n
     return src
 
 
