@@ -9,6 +9,7 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 import cv2
 import numpy as np
 import pytest
+from scipy.ndimage import gaussian_filter
 
 from augaudit import gallery as gallery_mod
 from augaudit import perturbations as P
@@ -223,6 +224,28 @@ def _reference_glass_shuffle(x: np.ndarray, c: tuple, offsets: np.ndarray) -> np
     return x
 
 
+def _reference_glass_blur(img: np.ndarray, c: tuple, offsets: np.ndarray) -> np.ndarray:
+    """imagecorruptions 1.1.2's glass_blur and corrupt()'s final np.uint8; skimage's
+    gaussian(multichannel=True) is the scipy call it makes (mode 'nearest', truncate 4, per channel)."""
+    def gaussian(x, sigma):
+        return gaussian_filter(x, sigma=(sigma, sigma, 0), mode="nearest", truncate=4.0)
+
+    x = np.uint8(gaussian(np.array(img) / 255., sigma=c[0]) * 255)
+    x = _reference_glass_shuffle(x, c, offsets)
+    return np.uint8(np.clip(gaussian(x / 255., sigma=c[0]), 0, 1) * 255)
+
+
+class _ReplayedOffsets:
+    """Stands in for glass_blur's generator: hands it the given offsets, in the reference's order."""
+
+    def __init__(self, offsets: np.ndarray):
+        self.offsets = offsets
+
+    def integers(self, low, high, size, dtype):
+        assert size == self.offsets.shape and low <= self.offsets.min() and self.offsets.max() < high
+        return self.offsets.astype(dtype)
+
+
 def _glass_offsets(shape: tuple, c: tuple, seed: int) -> np.ndarray:
     """The (dx, dy) of every visit, drawn per visit as the reference draws them."""
     visits = c[2] * max(0, shape[0] - 2 * c[1]) * max(0, shape[1] - 2 * c[1])
@@ -239,6 +262,17 @@ def test_glass_shuffle_matches_the_reference_loop(c):
     expected = _reference_glass_shuffle(img.copy(), c, offsets)
     got = img.reshape(h * w, 3)[P._glass_sources(h, w, c[1], offsets)].reshape(img.shape)
     assert np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("severity", range(1, 6))
+def test_glass_blur_matches_the_reference_function(severity, scene):
+    c = P.CATALOGUE["glass_blur"].ladder[severity - 1]
+    img = scene[0][:41, :53]  # odd sides
+    offsets = _glass_offsets(img.shape, c, seed=severity)
+    expected = _reference_glass_blur(img, c, offsets).astype(int)
+    got = P.glass_blur(img, c, _ReplayedOffsets(offsets))
+    diff = np.abs(got - expected)
+    assert diff.max() <= 1 and diff.mean() < 0.05  # float32 against float64 at the two truncations
 
 
 def test_shot_noise_sampler_is_poisson():

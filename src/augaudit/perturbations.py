@@ -165,14 +165,17 @@ def _glass_sources(h: int, w: int, delta: int, offsets: np.ndarray) -> np.ndarra
 
 
 def glass_blur(img: np.ndarray, c: tuple, rng: np.random.Generator) -> np.ndarray:
-    """imagecorruptions' glass_blur: (sigma, max_delta, iterations) -- blur, shuffle locally, blur."""
+    """imagecorruptions' glass_blur: (sigma, max_delta, iterations) -- blur, shuffle locally, blur.
+
+    Both blurs are truncated to uint8, as the original's np.uint8 casts do (blurring the uint8 image
+    in OpenCV would round, a grey level brighter on average)."""
     sigma, delta, iterations = c
     h, w = img.shape[:2]
     visits = iterations * max(0, h - 2 * delta) * max(0, w - 2 * delta)
     offsets = rng.integers(-delta, delta, size=(visits, 2), dtype=np.int8)
-    blurred = _gaussian(img, sigma).reshape(h * w, -1)
+    blurred = _to_uint8(_gaussian(img.astype(np.float32), sigma)).reshape(h * w, -1)
     shuffled = blurred[_glass_sources(h, w, delta, offsets)].reshape(img.shape)
-    return _gaussian(shuffled, sigma)
+    return _to_uint8(_gaussian(shuffled.astype(np.float32), sigma))
 
 
 # ---------------------------------------------------------------- noise
