@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
+import albumentations as A
 import cv2
 import numpy as np
 import pytest
@@ -197,6 +198,120 @@ def _shift_error(img: np.ndarray, out: np.ndarray, direction: tuple, px: int) ->
     src = img[max(0, -sy * px):h - max(0, sy * px), max(0, -sx * px):w - max(0, sx * px)]
     dst = out[max(0, sy * px):h - max(0, -sy * px), max(0, sx * px):w - max(0, -sx * px)]
     return float(np.abs(src.astype(int) - dst).mean())
+
+
+# A frame with odd sides, so that half-pixel errors show, and filled rectangles given by their pixel edges:
+# rectangle (x1, y1, x2, y2) fills columns x1..x2 - 1 and rows y1..y2 - 1, so its YOLO box spans [x1, x2] x [y1, y2].
+FRAME = (97, 131)
+RECTS = [(20, 15, 61, 48), (70, 40, 113, 83), (45, 60, 72, 89)]
+GEOMETRIC = sorted(n for n, p in P.CATALOGUE.items() if p.geometric)
+TO_EDGES = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]])  # OpenCV puts pixel j's centre at j, boxes at j + 0.5
+
+
+def _rect_scene() -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """The image, its YOLO labels (class k: rectangle k) and one mask per rectangle."""
+    h, w = FRAME
+    img = np.zeros((h, w, 3), np.uint8)
+    masks = []
+    for k, (x1, y1, x2, y2) in enumerate(RECTS):
+        img[y1:y2, x1:x2] = (90 + 80 * k, 230 - 70 * k, 60 + 60 * k)
+        masks.append(np.zeros((h, w), np.uint8))
+        masks[-1][y1:y2, x1:x2] = 1
+    labels = np.array([[k, (x1 + x2) / 2 / w, (y1 + y2) / 2 / h, (x2 - x1) / w, (y2 - y1) / h]
+                       for k, (x1, y1, x2, y2) in enumerate(RECTS)])
+    return img, labels, masks
+
+
+def _perturbed(name: str, severity: int, seed: int) -> tuple:
+    """P.apply on the rectangles, and the same draw again through a Compose that records the transform's
+    parameters and moves each rectangle's mask with the image (nearest interpolation)."""
+    img, labels, masks = _rect_scene()
+    image, boxes = P.apply(name, img, labels, severity, seed=seed)
+    compose = A.Compose([P.CATALOGUE[name].build(P.ladder_value(name, severity))], save_applied_params=True, seed=seed)
+    out = compose(image=img, masks=masks)
+    assert np.array_equal(out["image"], image)  # the same draw
+    params = out["applied_transforms"][0][1] if out["applied_transforms"] else {}
+    return img, image, boxes, params, out["masks"]
+
+
+def _pixel_warp(name: str, params: dict, shape: tuple) -> np.ndarray:
+    """The 3x3 matrix that moves pixel centres (OpenCV's coordinates) as the perturbation moves the image."""
+    h, w = shape
+    if name == "hflip":
+        return np.array([[-1, 0, w - 1], [0, 1, 0], [0, 0, 1]], float)
+    if name == "vflip":
+        return np.array([[1, 0, 0], [0, -1, h - 1], [0, 0, 1]], float)
+    if name == "perspective":  # warped to max_width x max_height, resized to the frame (keep_size)
+        return np.diag([w / params["max_width"], h / params["max_height"], 1]) @ params["matrix"]
+    return params["matrix"]  # Affine: rotate, scale, translate
+
+
+def _expected_boxes(name: str, warp: np.ndarray, labels: np.ndarray, shape: tuple) -> np.ndarray:
+    """The documented box rule from the pixel warp alone: in box coordinates (pixel j spans [j, j + 1)) the warp
+    is TO_EDGES @ warp @ TO_EDGES^-1; a box becomes the box of its warped corners (rotate: of its warped
+    inscribed ellipse), is clipped to the frame and dropped when less than MIN_VISIBILITY of it is left."""
+    h, w = shape
+    m = TO_EDGES @ warp @ np.linalg.inv(TO_EDGES)
+    kept = []
+    for cls, cx, cy, bw, bh in labels * [1, w, h, w, h]:
+        if name == "rotate":
+            centre = m[:2] @ [cx, cy, 1]
+            half = np.hypot(m[:2, 0] * bw / 2, m[:2, 1] * bh / 2)
+            lo, hi = centre - half, centre + half
+        else:
+            corners = np.array([[cx + sx * bw / 2, cy + sy * bh / 2, 1] for sx in (-1, 1) for sy in (-1, 1)]) @ m.T
+            xy = corners[:, :2] / corners[:, 2:]
+            lo, hi = xy.min(0), xy.max(0)
+        clo, chi = np.clip(lo, 0, [w, h]), np.clip(hi, 0, [w, h])
+        if np.prod(chi - clo) >= P.MIN_VISIBILITY * np.prod(hi - lo):
+            kept.append([cls, *clo, *chi])
+    return np.array(kept).reshape(-1, 5)
+
+
+def _corners(boxes: np.ndarray, shape: tuple) -> np.ndarray:
+    """YOLO rows [class, cx, cy, w, h] as [class, x1, y1, x2, y2] in pixels."""
+    h, w = shape
+    cls, cx, cy, bw, bh = (boxes * [1, w, h, w, h]).T
+    return np.column_stack([cls, cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2])
+
+
+@pytest.mark.parametrize("name", [n for n in GEOMETRIC if n != "elastic_transform"])
+def test_geometric_boxes_follow_the_pixel_warp(name):
+    """One convention for every geometric perturbation: boxes move by the warp that moves the pixels."""
+    h, w = FRAME
+    labels = _rect_scene()[1]
+    for severity, seed in itertools.product(range(1, len(P.CATALOGUE[name].ladder) + 1), range(4)):
+        img, image, boxes, params, _ = _perturbed(name, severity, seed)
+        warp = _pixel_warp(name, params, FRAME)
+        affine = np.array_equal(warp[2], [0, 0, 1])  # the OpenCV call Albumentations makes: Affine, or Perspective
+        assert np.array_equal(cv2.warpAffine(img, warp[:2], (w, h)) if affine else cv2.warpPerspective(img, warp, (w, h)),
+                              image)
+        expected = _expected_boxes(name, warp, labels, FRAME)
+        assert boxes.shape == expected.shape, (severity, seed)
+        assert np.allclose(_corners(boxes, FRAME), expected, rtol=0, atol=0.01), (severity, seed)
+
+
+@pytest.mark.parametrize("name", [n for n in GEOMETRIC if n != "elastic_transform"])
+def test_geometric_boxes_enclose_the_warped_pixels(name):
+    """A box agrees with the box of its rectangle's mask warped like the image (the pixels whose centres land
+    inside the warped rectangle): within half a pixel per side, a little more where a warped corner is sharp.
+    Boxes cut by the frame are skipped (clipping keeps the extent of the corners cut off), and a rotated box
+    encloses the rectangle's inscribed ellipse, so only its centre is compared."""
+    h, w = FRAME
+    checked = 0
+    for severity, seed in itertools.product(range(1, len(P.CATALOGUE[name].ladder) + 1), range(4)):
+        _, _, boxes, _, masks = _perturbed(name, severity, seed)
+        for cls, *box in _corners(boxes, FRAME):
+            mask = masks[int(cls)]
+            cols, rows = np.flatnonzero(mask.any(axis=0)), np.flatnonzero(mask.any(axis=1))
+            pixels = np.array([cols[0], rows[0], cols[-1] + 1, rows[-1] + 1])
+            if pixels[0] == 0 or pixels[1] == 0 or pixels[2] == w or pixels[3] == h:
+                continue
+            if name == "rotate":
+                box, pixels = np.add(box[:2], box[2:]) / 2, (pixels[:2] + pixels[2:]) / 2
+            assert np.allclose(box, pixels, rtol=0, atol=0.6), (severity, seed, cls)
+            checked += 1
+    assert checked >= 10
 
 
 @pytest.mark.parametrize("name", ["gaussian_blur", "motion_blur", "gaussian_noise", "shot_noise", "impulse_noise",
