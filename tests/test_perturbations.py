@@ -291,7 +291,7 @@ def test_geometric_boxes_follow_the_pixel_warp(name):
         assert np.allclose(_corners(boxes, FRAME), expected, rtol=0, atol=0.01), (severity, seed)
 
 
-@pytest.mark.parametrize("name", [n for n in GEOMETRIC if n != "elastic_transform"])
+@pytest.mark.parametrize("name", GEOMETRIC)
 def test_geometric_boxes_enclose_the_warped_pixels(name):
     """A box agrees with the box of its rectangle's mask warped like the image (the pixels whose centres land
     inside the warped rectangle): within half a pixel per side, a little more where a warped corner is sharp.
