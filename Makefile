@@ -6,10 +6,14 @@ CORES ?= all
 
 .PHONY: run test setup repro clean browser
 
-$(VENV)/.installed: pyproject.toml
+# imagecorruptions (tests/test_imagecorruptions.py compares with it) goes in without its dependencies:
+# its opencv-python would shadow opencv-python-headless. scikit-image, the one of the others the project
+# lacks, is in the test extra.
+$(VENV)/.installed: pyproject.toml Makefile
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --no-deps imagecorruptions==1.1.2
 	touch $@
 
 setup: $(VENV)/.installed

@@ -8,10 +8,9 @@ is the time to run every corruption at every severity on one image, theirs over 
 geometric mean of the per-corruption ratios is printed beside it because glass_blur dominates the
 total.
 
-imagecorruptions is not a project dependency. Install it without its dependencies (its
-`opencv-python` would shadow the project's opencv-python-headless), then scikit-image:
-
-    .venv/bin/pip install --no-deps imagecorruptions && .venv/bin/pip install scikit-image
+imagecorruptions and scikit-image are test dependencies (`make setup` installs them; imagecorruptions
+without its dependencies, whose `opencv-python` would shadow the project's opencv-python-headless);
+tests/imagecorruptions_compat.py imports it under today's NumPy, scikit-image and setuptools.
 
 Run from the repository root:
 
@@ -25,13 +24,9 @@ and a tenth of a second per image, so they run on the first `--slow-images` only
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
-import os
 import sys
 import time
-import types
-import warnings
 from pathlib import Path
 
 import cv2
@@ -39,32 +34,12 @@ import numpy as np
 
 from augaudit import perturbations
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the import shims, shared with the tests
+from imagecorruptions_compat import load_imagecorruptions
+
 DATASET = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "coco128" / "images"
 SLOW = {"glass_blur", "zoom_blur"}
 SEVERITIES = range(1, 6)
-
-
-def load_imagecorruptions():
-    """Import imagecorruptions 1.1.2, written for NumPy 1, scikit-image < 0.19 and setuptools'
-    pkg_resources, under today's versions: shims for the three names it needs, nothing else."""
-    if importlib.util.find_spec("pkg_resources") is None:
-        shim = types.ModuleType("pkg_resources")
-        shim.resource_filename = lambda module, path: os.path.join(
-            os.path.dirname(sys.modules[module].__file__), path)
-        sys.modules["pkg_resources"] = shim
-    if "float_" not in np.__dict__:
-        np.float_ = np.float64
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    import imagecorruptions
-    from imagecorruptions import corruptions
-
-    gaussian = corruptions.gaussian
-
-    def gaussian_compat(image, sigma=1, multichannel=None, **kw):
-        return gaussian(image, sigma=sigma, channel_axis=-1 if multichannel else None, **kw)
-
-    corruptions.gaussian = gaussian_compat
-    return imagecorruptions
 
 
 def load_images(folder: Path, count: int, size: int) -> list[np.ndarray]:

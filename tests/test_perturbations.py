@@ -6,9 +6,11 @@ import os
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
+import albumentations as A
 import cv2
 import numpy as np
 import pytest
+from scipy.ndimage import gaussian_filter
 
 from augaudit import gallery as gallery_mod
 from augaudit import perturbations as P
@@ -198,6 +200,120 @@ def _shift_error(img: np.ndarray, out: np.ndarray, direction: tuple, px: int) ->
     return float(np.abs(src.astype(int) - dst).mean())
 
 
+# A frame with odd sides, so that half-pixel errors show, and filled rectangles given by their pixel edges:
+# rectangle (x1, y1, x2, y2) fills columns x1..x2 - 1 and rows y1..y2 - 1, so its YOLO box spans [x1, x2] x [y1, y2].
+FRAME = (97, 131)
+RECTS = [(20, 15, 61, 48), (70, 40, 113, 83), (45, 60, 72, 89)]
+GEOMETRIC = sorted(n for n, p in P.CATALOGUE.items() if p.geometric)
+TO_EDGES = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]])  # OpenCV puts pixel j's centre at j, boxes at j + 0.5
+
+
+def _rect_scene() -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """The image, its YOLO labels (class k: rectangle k) and one mask per rectangle."""
+    h, w = FRAME
+    img = np.zeros((h, w, 3), np.uint8)
+    masks = []
+    for k, (x1, y1, x2, y2) in enumerate(RECTS):
+        img[y1:y2, x1:x2] = (90 + 80 * k, 230 - 70 * k, 60 + 60 * k)
+        masks.append(np.zeros((h, w), np.uint8))
+        masks[-1][y1:y2, x1:x2] = 1
+    labels = np.array([[k, (x1 + x2) / 2 / w, (y1 + y2) / 2 / h, (x2 - x1) / w, (y2 - y1) / h]
+                       for k, (x1, y1, x2, y2) in enumerate(RECTS)])
+    return img, labels, masks
+
+
+def _perturbed(name: str, severity: int, seed: int) -> tuple:
+    """P.apply on the rectangles, and the same draw again through a Compose that records the transform's
+    parameters and moves each rectangle's mask with the image (nearest interpolation)."""
+    img, labels, masks = _rect_scene()
+    image, boxes = P.apply(name, img, labels, severity, seed=seed)
+    compose = A.Compose([P.CATALOGUE[name].build(P.ladder_value(name, severity))], save_applied_params=True, seed=seed)
+    out = compose(image=img, masks=masks)
+    assert np.array_equal(out["image"], image)  # the same draw
+    params = out["applied_transforms"][0][1] if out["applied_transforms"] else {}
+    return img, image, boxes, params, out["masks"]
+
+
+def _pixel_warp(name: str, params: dict, shape: tuple) -> np.ndarray:
+    """The 3x3 matrix that moves pixel centres (OpenCV's coordinates) as the perturbation moves the image."""
+    h, w = shape
+    if name == "hflip":
+        return np.array([[-1, 0, w - 1], [0, 1, 0], [0, 0, 1]], float)
+    if name == "vflip":
+        return np.array([[1, 0, 0], [0, -1, h - 1], [0, 0, 1]], float)
+    if name == "perspective":  # warped to max_width x max_height, resized to the frame (keep_size)
+        return np.diag([w / params["max_width"], h / params["max_height"], 1]) @ params["matrix"]
+    return params["matrix"]  # Affine: rotate, scale, translate
+
+
+def _expected_boxes(name: str, warp: np.ndarray, labels: np.ndarray, shape: tuple) -> np.ndarray:
+    """The documented box rule from the pixel warp alone: in box coordinates (pixel j spans [j, j + 1)) the warp
+    is TO_EDGES @ warp @ TO_EDGES^-1; a box becomes the box of its warped corners (rotate: of its warped
+    inscribed ellipse), is clipped to the frame and dropped when less than MIN_VISIBILITY of it is left."""
+    h, w = shape
+    m = TO_EDGES @ warp @ np.linalg.inv(TO_EDGES)
+    kept = []
+    for cls, cx, cy, bw, bh in labels * [1, w, h, w, h]:
+        if name == "rotate":
+            centre = m[:2] @ [cx, cy, 1]
+            half = np.hypot(m[:2, 0] * bw / 2, m[:2, 1] * bh / 2)
+            lo, hi = centre - half, centre + half
+        else:
+            corners = np.array([[cx + sx * bw / 2, cy + sy * bh / 2, 1] for sx in (-1, 1) for sy in (-1, 1)]) @ m.T
+            xy = corners[:, :2] / corners[:, 2:]
+            lo, hi = xy.min(0), xy.max(0)
+        clo, chi = np.clip(lo, 0, [w, h]), np.clip(hi, 0, [w, h])
+        if np.prod(chi - clo) >= P.MIN_VISIBILITY * np.prod(hi - lo):
+            kept.append([cls, *clo, *chi])
+    return np.array(kept).reshape(-1, 5)
+
+
+def _corners(boxes: np.ndarray, shape: tuple) -> np.ndarray:
+    """YOLO rows [class, cx, cy, w, h] as [class, x1, y1, x2, y2] in pixels."""
+    h, w = shape
+    cls, cx, cy, bw, bh = (boxes * [1, w, h, w, h]).T
+    return np.column_stack([cls, cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2])
+
+
+@pytest.mark.parametrize("name", [n for n in GEOMETRIC if n != "elastic_transform"])
+def test_geometric_boxes_follow_the_pixel_warp(name):
+    """One convention for every geometric perturbation: boxes move by the warp that moves the pixels."""
+    h, w = FRAME
+    labels = _rect_scene()[1]
+    for severity, seed in itertools.product(range(1, len(P.CATALOGUE[name].ladder) + 1), range(4)):
+        img, image, boxes, params, _ = _perturbed(name, severity, seed)
+        warp = _pixel_warp(name, params, FRAME)
+        affine = np.array_equal(warp[2], [0, 0, 1])  # the OpenCV call Albumentations makes: Affine, or Perspective
+        assert np.array_equal(cv2.warpAffine(img, warp[:2], (w, h)) if affine else cv2.warpPerspective(img, warp, (w, h)),
+                              image)
+        expected = _expected_boxes(name, warp, labels, FRAME)
+        assert boxes.shape == expected.shape, (severity, seed)
+        assert np.allclose(_corners(boxes, FRAME), expected, rtol=0, atol=0.01), (severity, seed)
+
+
+@pytest.mark.parametrize("name", GEOMETRIC)
+def test_geometric_boxes_enclose_the_warped_pixels(name):
+    """A box agrees with the box of its rectangle's mask warped like the image (the pixels whose centres land
+    inside the warped rectangle): within half a pixel per side, a little more where a warped corner is sharp.
+    Boxes cut by the frame are skipped (clipping keeps the extent of the corners cut off), and a rotated box
+    encloses the rectangle's inscribed ellipse, so only its centre is compared."""
+    h, w = FRAME
+    checked = 0
+    for severity, seed in itertools.product(range(1, len(P.CATALOGUE[name].ladder) + 1), range(4)):
+        _, _, boxes, _, masks = _perturbed(name, severity, seed)
+        for cls, *box in _corners(boxes, FRAME):
+            mask = masks[int(cls)]
+            cols, rows = np.flatnonzero(mask.any(axis=0)), np.flatnonzero(mask.any(axis=1))
+            pixels = np.array([cols[0], rows[0], cols[-1] + 1, rows[-1] + 1])
+            if pixels[0] == 0 or pixels[1] == 0 or pixels[2] == w or pixels[3] == h:
+                continue
+            if name == "rotate":
+                box, pixels = np.add(box[:2], box[2:]) / 2, (pixels[:2] + pixels[2:]) / 2
+            assert np.allclose(box, pixels, rtol=0, atol=0.6), (severity, seed, cls)
+            checked += 1
+    assert checked >= 10
+
+
 @pytest.mark.parametrize("name", ["gaussian_blur", "motion_blur", "gaussian_noise", "shot_noise", "impulse_noise",
                                   "contrast", "brightness", "fog", "pixel_dropout", "rotate", "coarse_dropout"])
 def test_effect_grows_with_severity(name, scene):
@@ -206,21 +322,72 @@ def test_effect_grows_with_severity(name, scene):
     assert all(b > a for a, b in itertools.pairwise(effect)), (name, effect)
 
 
-@pytest.mark.parametrize("delta,iterations", [(1, 2), (2, 3), (4, 2)])
-def test_glass_shuffle_replays_the_sequential_swaps(delta, iterations):
-    h, w = 23, 31
-    visitors = len(P._glass_visitors(h, w, delta))
-    offsets = np.random.default_rng(delta).integers(-delta, delta, size=(iterations * visitors, 2))
-    values = list(range(h * w))  # imagecorruptions' loop, run on pixel indices
+def _reference_glass_shuffle(x: np.ndarray, c: tuple, offsets: np.ndarray) -> np.ndarray:
+    """imagecorruptions 1.1.2's glass-blur loop as written, on an H x W x 3 uint8 array (in place);
+    visit k takes offsets[k] where the original draws np.random.randint(-c[1], c[1], size=(2,))."""
+    x_shape = x.shape
     k = 0
-    for _ in range(iterations):
-        for y in range(h - delta, delta, -1):
-            for x in range(w - delta, delta, -1):
+    for i in range(c[2]):
+        for h in range(x_shape[0] - c[1], c[1], -1):
+            for w in range(x_shape[1] - c[1], c[1], -1):
                 dx, dy = offsets[k]
                 k += 1
-                a, b = y * w + x, (y + dy) * w + (x + dx)
-                values[a], values[b] = values[b], values[a]
-    assert np.array_equal(P._glass_sources(h, w, delta, offsets), values)
+                h_prime, w_prime = h + dy, w + dx
+                # swap
+                x[h, w], x[h_prime, w_prime] = x[h_prime, w_prime], x[h, w]
+    assert k == len(offsets)
+    return x
+
+
+def _reference_glass_blur(img: np.ndarray, c: tuple, offsets: np.ndarray) -> np.ndarray:
+    """imagecorruptions 1.1.2's glass_blur and corrupt()'s final np.uint8; skimage's
+    gaussian(multichannel=True) is the scipy call it makes (mode 'nearest', truncate 4, per channel)."""
+    def gaussian(x, sigma):
+        return gaussian_filter(x, sigma=(sigma, sigma, 0), mode="nearest", truncate=4.0)
+
+    x = np.uint8(gaussian(np.array(img) / 255., sigma=c[0]) * 255)
+    x = _reference_glass_shuffle(x, c, offsets)
+    return np.uint8(np.clip(gaussian(x / 255., sigma=c[0]), 0, 1) * 255)
+
+
+class _ReplayedOffsets:
+    """Stands in for glass_blur's generator: hands it the given offsets, in the reference's order."""
+
+    def __init__(self, offsets: np.ndarray):
+        self.offsets = offsets
+
+    def integers(self, low, high, size, dtype):
+        assert size == self.offsets.shape and low <= self.offsets.min() and self.offsets.max() < high
+        return self.offsets.astype(dtype)
+
+
+def _glass_offsets(shape: tuple, c: tuple, seed: int) -> np.ndarray:
+    """The (dx, dy) of every visit, drawn per visit as the reference draws them."""
+    visits = c[2] * max(0, shape[0] - 2 * c[1]) * max(0, shape[1] - 2 * c[1])
+    rs = np.random.RandomState(seed)
+    return np.array([rs.randint(-c[1], c[1], size=(2,)) for _ in range(visits)]).reshape(visits, 2)
+
+
+@pytest.mark.parametrize("c", [*P.CATALOGUE["glass_blur"].ladder, (1, 1, 5), (1, 3, 1)], ids=str)
+def test_glass_shuffle_matches_the_reference_loop(c):
+    """The reference's tuple assignment copies (its right-hand side holds views), it does not swap."""
+    h, w = 23, 31
+    img = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    offsets = _glass_offsets(img.shape, c, seed=10 * c[1] + c[2])
+    expected = _reference_glass_shuffle(img.copy(), c, offsets)
+    got = img.reshape(h * w, 3)[P._glass_sources(h, w, c[1], offsets)].reshape(img.shape)
+    assert np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("severity", range(1, 6))
+def test_glass_blur_matches_the_reference_function(severity, scene):
+    c = P.CATALOGUE["glass_blur"].ladder[severity - 1]
+    img = scene[0][:41, :53]  # odd sides
+    offsets = _glass_offsets(img.shape, c, seed=severity)
+    expected = _reference_glass_blur(img, c, offsets).astype(int)
+    got = P.glass_blur(img, c, _ReplayedOffsets(offsets))
+    diff = np.abs(got - expected)
+    assert diff.max() <= 1 and diff.mean() < 0.05  # float32 against float64 at the two truncations
 
 
 def test_shot_noise_sampler_is_poisson():

@@ -4,7 +4,11 @@ A perturbation maps (image, YOLO labels, severity) to a perturbed image and its 
 
 Boxes. Geometric perturbations (`geometric=True`) move the boxes with the image through
 Albumentations' bbox machinery (format yolo, clip=True, min_visibility=MIN_VISIBILITY): a moved box
-is clipped to the frame and dropped when less than 30 % of its area is left visible. Rotation uses
+is clipped to the frame and dropped when less than 30 % of its area is left visible. All of them
+place boxes by one convention: pixel (i, j) spans [j, j + 1) x [i, i + 1) in box coordinates, so a
+warp M of OpenCV's pixel centres (pixel j at j) moves a box by HALF_PIXEL @ M @ HALF_PIXEL^-1, as
+Albumentations' Affine and flips do; `_Perspective` makes perspective follow it, and
+`_ElasticCorruption` gives a box the extent of its own pixels after the warp. Rotation uses
 `rotate_method="ellipse"`: the new box encloses the rotated ellipse inscribed in the old box rather
 than the rotated corners, which would inflate a box by up to 41 % per side at 45 degrees and make a
 rotated object look missed. Every other perturbation leaves the labels as they are.
@@ -33,6 +37,7 @@ from dataclasses import dataclass
 from itertools import permutations
 
 import albumentations as A
+import albumentations.augmentations.geometric.functional as fgeometric
 import albumentations.augmentations.pixel.functional as fpixel
 import cv2
 import numpy as np
@@ -42,6 +47,7 @@ from augaudit.runtime import derive_seed
 
 FACTORS = ("blur", "noise", "quality", "lighting", "colour", "geometry", "occlusion", "weather")
 MIN_VISIBILITY = 0.3
+HALF_PIXEL = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]])  # OpenCV's pixel-centre coordinates -> box coordinates
 
 
 @dataclass(frozen=True)
@@ -137,48 +143,47 @@ def _glass_visitors(h: int, w: int, delta: int) -> np.ndarray:
 def _glass_sources(h: int, w: int, delta: int, offsets: np.ndarray) -> np.ndarray:
     """Where each pixel's value comes from after imagecorruptions' glass-blur shuffle.
 
-    The original visits the inner pixels (`_glass_visitors`, once per iteration) and swaps each with
-    the neighbour at its (dx, dy) offset, one swap after another, so a value can travel far. That
-    sequence is replayed without a Python loop: a swap leaves at each of its two positions what the
-    previous swap at the *other* position left there; pointer jumping follows these chains back to
-    an original position in O(log length) vectorised passes. `offsets`: (visits, 2) of (dx, dy).
+    The original visits the inner pixels (`_glass_visitors`, once per iteration) and runs
+    `x[h, w], x[h', w'] = x[h', w'], x[h, w]` with the neighbour at the visit's (dx, dy) offset. The
+    right-hand side holds NumPy views, so this copies rather than swaps: the visited pixel takes the
+    neighbour's value and the neighbour keeps it. Each visit thus reads what the neighbour's last
+    visit before it left there (visitor k is visited at i * len(visitors) + k), or the neighbour's
+    original value; pointer jumping follows these chains of copies back to an original pixel in
+    O(log length) vectorised passes. `offsets`: (visits, 2) of (dx, dy).
     """
-    visitors = np.resize(_glass_visitors(h, w, delta), len(offsets))  # repeated once per iteration
-    partners = visitors + offsets[:, 1].astype(np.int32) * w + offsets[:, 0]
-    moves = visitors != partners
-    pos = np.empty(2 * moves.sum(), np.int32)  # record 2e: swap e's visitor, 2e + 1: its partner
-    pos[0::2], pos[1::2] = visitors[moves], partners[moves]
-    n = pos.size
-    low = np.argsort((pos & 0xFFFF).astype(np.uint16), kind="stable")  # two-pass radix sort by
-    order = low[np.argsort((pos[low] >> 16).astype(np.uint16), kind="stable")]  # position, then time
-    sorted_pos = pos[order]
-    same = sorted_pos[1:] == sorted_pos[:-1]
-    twin = np.arange(n, dtype=np.int32) ^ 1
-    before = np.full(n, -1, np.int32)  # the previous record at the same position
-    before[order[1:][same]] = order[:-1][same]
-    ptr = np.concatenate([before[twin], n + np.arange(h * w, dtype=np.int32)])  # >= n: original pixel
-    start = ptr[:n] < 0
-    ptr[:n][start] = n + pos[twin][start]
+    visitors = _glass_visitors(h, w, delta)
+    count, n = len(visitors), len(offsets)
+    src = np.arange(h * w, dtype=np.int32)
+    if n == 0:
+        return src
+    ys, xs = np.divmod(np.resize(visitors, n), w)
+    ys += offsets[:, 1]
+    xs += offsets[:, 0]
+    rank = (h - delta - ys) * (w - 2 * delta) + (w - delta - xs)  # the neighbour's place in the visiting order
+    inner = (ys > delta) & (ys <= h - delta) & (xs > delta) & (xs <= w - delta)
+    last = (np.arange(n, dtype=np.int32) - 1 - rank) // count * count + rank  # its last visit before this one
+    ptr = np.concatenate([np.where(inner & (last >= 0), last, n + ys * w + xs), n + src])  # >= n: original pixel
     while True:
         nxt = ptr[ptr]
         if np.array_equal(nxt, ptr):
             break
         ptr = nxt
-    last = np.append(~same, True)
-    src = np.arange(h * w, dtype=np.int32)
-    src[sorted_pos[last]] = ptr[order[last]] - n
+    src[visitors] = ptr[n - count:n] - n
     return src
 
 
 def glass_blur(img: np.ndarray, c: tuple, rng: np.random.Generator) -> np.ndarray:
-    """imagecorruptions' glass_blur: (sigma, max_delta, iterations) -- blur, shuffle locally, blur."""
+    """imagecorruptions' glass_blur: (sigma, max_delta, iterations) -- blur, shuffle locally, blur.
+
+    Both blurs are truncated to uint8, as the original's np.uint8 casts do (blurring the uint8 image
+    in OpenCV would round, a grey level brighter on average)."""
     sigma, delta, iterations = c
     h, w = img.shape[:2]
     visits = iterations * max(0, h - 2 * delta) * max(0, w - 2 * delta)
     offsets = rng.integers(-delta, delta, size=(visits, 2), dtype=np.int8)
-    blurred = _gaussian(img, sigma).reshape(h * w, -1)
+    blurred = _to_uint8(_gaussian(img.astype(np.float32), sigma)).reshape(h * w, -1)
     shuffled = blurred[_glass_sources(h, w, delta, offsets)].reshape(img.shape)
-    return _gaussian(shuffled, sigma)
+    return _to_uint8(_gaussian(shuffled.astype(np.float32), sigma))
 
 
 # ---------------------------------------------------------------- noise
@@ -354,7 +359,7 @@ class _ChannelPermutation(A.ChannelShuffle):
 # ---------------------------------------------------------------- geometry
 
 class _ElasticCorruption(A.ElasticTransform):
-    """imagecorruptions' elastic_transform with Albumentations' remap and box handling.
+    """imagecorruptions' elastic_transform with Albumentations' remap; boxes cover their warped pixels.
 
     Displacement = alpha * Gaussian-smoothed uniform noise in +-0.5 % of the height, smoothed with
     sigma = 1 % of each side (truncated at 3 sigma, reflected border); sampled with reflection.
@@ -373,6 +378,40 @@ class _ElasticCorruption(A.ElasticTransform):
                                    borderType=cv2.BORDER_REFLECT) * np.float32(self.alpha) for f in fields)
         xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
         return {"map_x": xs + dx, "map_y": ys + dy}
+
+    def apply_to_bboxes(self, bboxes: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, **params) -> np.ndarray:
+        """Each box becomes the box of its pixels (those whose centres it covers) moved by the field with
+        nearest interpolation. Albumentations' own marks one pixel more on the right and bottom and reports
+        the last pixel's index as the far edge, a pixel off wherever the field stretches or squeezes."""
+        h, w = params["shape"][:2]
+        size = np.array([w, h, w, h])
+        out = bboxes.copy()
+        for box in out:
+            x1, y1, x2, y2 = np.clip(np.ceil(box[:4] * size - 0.5), 0, size).astype(int)
+            mask = np.zeros((h, w), np.uint8)
+            mask[y1:y2, x1:x2] = 1
+            moved = cv2.remap(mask, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT)
+            cols, rows = np.flatnonzero(moved.any(axis=0)), np.flatnonzero(moved.any(axis=1))
+            if cols.size:  # a box that covers no pixel centre stays where it is
+                box[:4] = np.array([cols[0], rows[0], cols[-1] + 1, rows[-1] + 1]) / size
+        return out
+
+
+class _Perspective(A.Perspective):
+    """Perspective whose boxes follow the pixels. Albumentations maps box edges with the matrix that warps
+    pixel centres, which puts a box up to half a pixel (a tenth on average) right of and below the warped
+    object; here that matrix, with the keep_size resize to the frame, is taken to box coordinates by the
+    half-pixel shift, as Affine's bbox_matrix is."""
+
+    def __init__(self, scale: float):
+        super().__init__(scale=(scale, scale), keep_size=True, border_mode=cv2.BORDER_CONSTANT, fill=0, p=1.0)
+
+    def apply_to_bboxes(self, bboxes: np.ndarray, matrix_bbox: np.ndarray, max_height: int, max_width: int,
+                        **params) -> np.ndarray:
+        h, w = params["shape"][:2]
+        to_frame = np.diag([w / max_width, h / max_height, 1.0])
+        warp = HALF_PIXEL @ to_frame @ matrix_bbox @ np.linalg.inv(HALF_PIXEL)
+        return fgeometric.perspective_bboxes(bboxes, params["shape"], warp, w, h, keep_size=True)
 
 
 def _affine(**kw) -> A.Affine:
@@ -624,9 +663,7 @@ CATALOGUE: dict[str, Perturbation] = {
         _P("scale", "geometry", (0.9, 0.8, 0.7, 0.6, 0.5), lambda s: _affine(scale=_const(float(s))),
            geometric=True, stochastic=False),
         _P("translate", "geometry", (0.05, 0.1, 0.15, 0.2, 0.3), _translate, geometric=True),
-        _P("perspective", "geometry", (0.02, 0.04, 0.06, 0.08, 0.1),
-           lambda s: A.Perspective(scale=_const(float(s)), keep_size=True, border_mode=cv2.BORDER_CONSTANT,
-                                   fill=0, p=1), geometric=True),
+        _P("perspective", "geometry", (0.02, 0.04, 0.06, 0.08, 0.1), _Perspective, geometric=True),
         _P("elastic_transform", "geometry", (12.5, 16.25, 21.25, 25.0, 30.0), _ElasticCorruption,
            geometric=True, imagecorruptions="elastic_transform"),
         # occlusion
