@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 CORES ?= all
 
-.PHONY: run test setup repro clean browser
+.PHONY: run test setup repro clean browser profile
 
 # imagecorruptions (tests/test_imagecorruptions.py compares with it) goes in without its dependencies:
 # its opencv-python would shadow opencv-python-headless. scikit-image, the one of the others the project
@@ -34,6 +34,10 @@ browser:
 
 test: setup browser
 	$(PY) -m pytest -q -rs
+
+# Where the last Snakemake run's time went, per stage (from each rule's benchmark: file).
+profile: setup
+	$(PY) -m augaudit.timings
 
 clean:
 	rm -rf data results logs .snakemake

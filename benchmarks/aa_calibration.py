@@ -2,8 +2,10 @@
 
 Trains `--seeds` replicates (default 6) of the default's `baseline` (recipe `none`) and 3 of `mixed`
 on the default data, through the real workflow (`snakemake --cores all` in `benchmarks/out/aa/`, a
-copy of the project made on the first run; later runs reuse its trained models and scores: delete
-the folder to start over), then prints, over the default's 18 comparisons (8 factors, 10
+copy of the project's code, refreshed on every run and imported from there, so editing the
+checkout during a run changes nothing). Trained models, test sets and predictions are reused while
+their params hold (code edits alone re-run nothing: `--rerun-triggers params input`); delete the
+folder to start over. Then it prints, over the default's 18 comparisons (8 factors, 10
 perturbations):
 
 1. the OLD method (image-only paired bootstrap on every image, no multiplicity control) on every pair
@@ -26,6 +28,7 @@ import argparse
 import itertools
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -52,11 +55,14 @@ def prepare(seeds: int) -> dict:
         "baseline": {**params["variants"]["baseline"], "train": {"replicates": seeds}},
         "mixed": {**params["variants"]["mixed"], "train": {"replicates": 3}},
     }
-    if not WORK.exists():
-        WORK.mkdir(parents=True)
-        for name in PROJECT_FILES:
-            src = ROOT / name
-            (shutil.copytree if src.is_dir() else shutil.copy2)(src, WORK / name)
+    WORK.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.rmtree(WORK / name, ignore_errors=True)
+            shutil.copytree(src, WORK / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(src, WORK / name)
     (WORK / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return params
 
@@ -125,7 +131,9 @@ def main() -> int:
     ap.add_argument("--cores", default="all")
     args = ap.parse_args()
     params = prepare(args.seeds)
-    subprocess.run(["snakemake", "--cores", args.cores, "--quiet", "progress"], cwd=WORK, check=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(WORK / "src"), os.environ.get("PYTHONPATH", "")])}
+    subprocess.run(["snakemake", "--cores", args.cores, "--quiet", "progress", "--rerun-triggers", "params", "input"],
+                   cwd=WORK, check=True, env=env)
     base, base_maps = load("baseline")
     mixed, mixed_maps = load("mixed")
     seeds = sorted(base["replicate"].unique(), key=lambda r: int(r[1:]))

@@ -6,7 +6,7 @@ from augaudit.stages import perturb
 if __name__ == "__main__":
     p = cli.parser(__doc__)
     p.add_argument("--perturbation", required=True)
-    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: the job's threads, or all cores)")
     args = p.parse_args()
     cli.main(args, lambda params: perturb.run(params, cli.item(params, "perturbations", args.perturbation),
                                               args.workers))

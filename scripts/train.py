@@ -8,4 +8,5 @@ if __name__ == "__main__":
     p.add_argument("--variant", required=True)
     p.add_argument("--replicate", help="one replicate (r0, r1, ...); default: every replicate of the variant")
     args = p.parse_args()
-    cli.main(args, lambda params: train.run(params, cli.item(params, "variants", args.variant), args.replicate))
+    cli.main(args, lambda params: train.run(params, cli.item(params, "variants", args.variant),
+                                            args.replicate and cli.replicate(params, args.variant, args.replicate)))

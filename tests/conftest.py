@@ -115,6 +115,12 @@ def dvc_run(tmp_path_factory) -> Path:
     return project
 
 
+def dead_pid() -> int:
+    """The PID of a process that has ended (a killed writer's, for stale-folder tests)."""
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(proc.stdout)
+
+
 def copy_project(project: Path, dest: Path) -> Path:
     """A full copy of a finished project (outputs, .snakemake metadata, DVC cache), mtimes kept."""
     shutil.copytree(project, dest, symlinks=True)

@@ -186,3 +186,69 @@ def test_undeclared_variant_on_the_command_line(project):
                             capture_output=True, text=True, cwd=root)
     assert result.returncode == 1 and result.stderr.strip() == \
         "error: params.yaml: variants.ghost: not declared (known: baseline, flips, mixed)"
+
+
+@pytest.mark.parametrize("line, words", [("0 nan 0.5 0.1 0.1\n", "expected finite numbers"),
+                                         ("0 0.5 0.5 inf 0.1\n", "expected finite numbers"),
+                                         ("nan 0.5 0.5 0.1 0.1\n", "expected finite numbers")])
+def test_non_finite_label_values(project, line, words):
+    """NaN and infinities in a label (class or box) stop the run at the file and line; before, an
+    `inf` width became a box 0.996 wide in the perturbed labels and NaN class ids a traceback."""
+    root, params = project
+    label = root / "user/labels/train/train_00001.txt"
+    label.write_text(label.read_text() + line)
+    n = len(label.read_text().splitlines())
+    assert f"train_00001.txt:{n}:" in _prepare_fails(root, params, words)
+
+
+def test_box_with_no_area_inside_the_frame(project):
+    root, params = project
+    label = root / "user/labels/test/test_00000.txt"
+    label.write_text(label.read_text() + "\n0 1.5 0.5 0.2 0.2\n")  # wholly right of the image, after a blank line
+    n = len(label.read_text().splitlines())
+    _check_fails(root, params, f"test_00000.txt:{n}: box [1.5, 0.5, 0.2, 0.2] has no area inside the image")
+
+
+@pytest.mark.parametrize("second", ["test_00000.png", "nested/test_00000.jpg"])
+def test_two_images_with_one_id_in_a_split(project, second):
+    """Same stem, other extension or folder: their perturbed copies, predictions and scores would
+    overwrite each other (5 images becoming 4), so check refuses, naming both."""
+    root, params = project
+    first = next((root / "user/images/test").glob("test_00000.*"))
+    target = root / "user/images/test" / second
+    if target.exists():  # the generated image has this very name: use the other extension
+        target = target.with_suffix(".jpg")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(first, target)
+    prepare.run(params)
+    with pytest.raises(datasets.DatasetError, match="two images with the id 'test_00000' in one split"):
+        check.run(params)
+
+
+def test_orphan_label_files_are_reported(project, capsys):
+    root, params = project
+    (root / "user/labels/val/ghost.txt").write_text("0 0.5 0.5 0.1 0.1\n")
+    prepare.run(params)
+    import json
+
+    orphans = json.loads((root / "data/clean/provenance.json").read_text())["labels_without_image"]
+    assert orphans == [str(root / "user/labels/val/ghost.txt")]
+    assert f"warning: {orphans[0]}: label file without an image" in capsys.readouterr().err
+    assert not (root / "data/clean/labels/val/ghost.txt").exists()
+
+
+def test_an_unexpected_error_ends_in_one_line_naming_the_stage(project):
+    """A score run on a corrupt predictions file: not a foreseen error, yet the last line says which
+    stage and item failed and why, and the traceback stays above it for the log."""
+    root, params = project
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    prepare.run(params)
+    corrupt = root / "results/predictions/mixed/clean/r0/0.parquet"
+    corrupt.parent.mkdir(parents=True)
+    corrupt.write_bytes(b"not parquet")
+    result = subprocess.run([sys.executable, str(ROOT / "scripts/score.py"), "--variant", "mixed"],
+                            capture_output=True, text=True, cwd=root)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: score --variant mixed: unexpected ") and "(traceback above)" in last
+    assert "Traceback (most recent call last)" in result.stderr

@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from augaudit import config
+from augaudit import config, stageparams
 
 from conftest import ROOT, default_params, engine_env, make_project
 
@@ -75,18 +75,18 @@ def test_replicates_and_warm_starts():
     params["train"]["replicates"] = 3
     params["variants"]["mixed"]["train"] = {"replicates": 2}
     config.validate(params)
-    assert config.replicate_names(params, "baseline") == ["r0", "r1", "r2"]
-    assert config.replicate_names(params, "mixed") == ["r0", "r1"]
-    assert config.init_path(params, "flips", "r2") == "results/models/baseline/r2/best.pt"  # seed i from seed i
-    assert config.init_path(params, "mixed", "r1") == "models/yolov8n.yaml"
-    assert "replicates" not in config.train_settings(params, "mixed")  # not an Ultralytics argument
+    assert stageparams.replicate_names(params, "baseline") == ["r0", "r1", "r2"]
+    assert stageparams.replicate_names(params, "mixed") == ["r0", "r1"]
+    assert stageparams.init_path(params, "flips", "r2") == "results/models/baseline/r2/best.pt"  # seed i from seed i
+    assert stageparams.init_path(params, "mixed", "r1") == "models/yolov8n.yaml"
+    assert "replicates" not in stageparams.train_settings(params, "mixed")  # not an Ultralytics argument
     # one replicate's job does not depend on how many replicates there are
-    assert config.stage_params(params, "train", "mixed") == config.stage_params(default_params(), "train", "mixed")
+    assert stageparams.stage_params(params, "train", "mixed") == stageparams.stage_params(default_params(), "train", "mixed")
     # a parent with one model (or a fixed checkpoint) seeds every replicate of its children
     params["train"]["replicates"] = 1
     params["variants"]["flips"]["train"]["replicates"] = 3
     config.validate(params)
-    assert config.init_path(params, "flips", "r2") == "results/models/baseline/r0/best.pt"
+    assert stageparams.init_path(params, "flips", "r2") == "results/models/baseline/r0/best.pt"
 
 
 def test_error_names_the_line(tmp_path):
@@ -168,3 +168,27 @@ def test_snakemake_refuses_config_overrides_the_jobs_would_not_see(tmp_path):
     plain = subprocess.run(["snakemake", "-n", "--cores", "1"], cwd=project, capture_output=True, text=True,
                            env=engine_env(project))
     assert plain.returncode == 0, plain.stderr
+
+
+@pytest.mark.parametrize("spec, words", [
+    ({"transform": "Normalize"}, "Normalize returns a float32 array, not a uint8 image"),
+    ({"transform": "ToTensorV2"}, "ToTensorV2 returns a Tensor"),
+    ({"transform": "MaskDropout"}, "MaskDropout fails on a 160x160 training image with boxes: MaskDropout requires ['mask']"),
+    ({"transform": "RandomCrop", "height": 200, "width": 200}, "RandomCrop fails on a 160x160 training image"),
+])
+def test_recipes_are_run_before_any_job_starts(tmp_path, spec, words):
+    """A recipe that would fail minutes into training, or train on wrongly scaled images, is refused
+    at validation, naming the recipe, the transform and its line."""
+    params = default_params()
+    params["recipes"]["mixed"]["albumentations"].append(spec)
+    path = write(tmp_path, params)
+    with pytest.raises(config.ConfigError) as e:
+        config.load(path)
+    line = _line(path, spec["transform"])
+    assert str(e.value).startswith(f"{path}:{line}: recipes.mixed.albumentations[4]: {words}")
+
+
+def test_a_crop_that_fits_the_training_size_is_fine():
+    params = default_params()
+    params["recipes"]["mixed"]["albumentations"].append({"transform": "RandomCrop", "height": 128, "width": 128})
+    config.validate(params)

@@ -104,6 +104,12 @@ def test_report_is_self_contained(snakemake_run):
     assert (snakemake_run / "results/report/figures/risk_by_factor.png").stat().st_size > 1000
 
 
+def test_every_stage_leaves_a_benchmark_and_make_profile_sums_them(snakemake_run):
+    out = run(["python", "-m", "augaudit.timings"], snakemake_run).stdout
+    stages = {line.split()[0] for line in out.splitlines()[1:] if line and not line.startswith(("stage", " "))}
+    assert {"prepare", "check", "train", "perturb", "predict", "score", "compare", "report"} <= stages, out
+
+
 def test_second_snakemake_run_does_nothing(snakemake_run):
     out = run(["snakemake", "--cores", "2", "-n"], snakemake_run)
     assert "Nothing to be done" in out.stdout + out.stderr

@@ -6,6 +6,8 @@ import pytest
 
 from augaudit.files import atomic_dir, hash_path, write_json
 
+from conftest import dead_pid
+
 
 def test_atomic_dir_replaces_whole_or_not_at_all(tmp_path):
     out = tmp_path / "out"
@@ -27,3 +29,48 @@ def test_hash_ignores_tool_caches_and_is_stable(tmp_path):
     assert hash_path(tmp_path) == h
     (tmp_path / "y.txt").write_text("data")
     assert hash_path(tmp_path) != h
+
+
+def test_a_live_writer_s_temp_folder_is_left_alone(tmp_path):
+    """Two runs of one stage side by side: the second must not delete the first one's work in progress;
+    what a dead writer left is removed."""
+    import os
+
+    live = tmp_path / f".out.{os.getpid()}.abcdefgh.tmp"
+    dead = tmp_path / f".out.{dead_pid()}.abcdefgh.tmp"
+    parked = tmp_path / f".out.old-{dead_pid()}.abcdefgh"
+    for folder in (live, dead, parked):
+        folder.mkdir()
+    with atomic_dir(tmp_path / "out") as tmp:
+        (tmp / "a.txt").write_text("done")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out", live.name])
+
+
+def test_two_writers_at_once_both_finish_and_leave_one_whole_output(tmp_path):
+    import threading
+
+    out = tmp_path / "out"
+    with atomic_dir(out) as tmp:
+        (tmp / "who.txt").write_text("first")
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def write(name):
+        try:
+            with atomic_dir(out) as tmp:
+                for i in range(50):
+                    (tmp / f"{i}.txt").write_text(name)
+                (tmp / "who.txt").write_text(name)
+                barrier.wait()  # both swap at the same moment
+        except Exception as e:  # collected: an assertion in a thread would be lost
+            errors.append(e)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    who = (out / "who.txt").read_text()
+    assert who in {"a", "b"} and {(out / f"{i}.txt").read_text() for i in range(50)} == {who}
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]

@@ -58,6 +58,7 @@ import pytest
 from conftest import SHARED
 
 from augaudit import datasets, inference, metrics, runtime
+from augaudit.stages import score
 from augaudit.stages.score import references
 
 TOLERANCE = 0.02          # ours vs Ultralytics' val(rect=False); see the module docstring
@@ -97,8 +98,14 @@ def coco8_runs(tmp_path_factory) -> dict:
                             rect=False, save_json=True, device="cpu", plots=False, project=str(tmp / "runs"),
                             name="val", exist_ok=True, verbose=False)
     theirs_boxes = _from_coco_json(Path(val.save_dir) / "predictions.json")
+    # per-image counts at the risk score's operating point: conf 0.25, IoU 0.5
+    counted = YOLO(weights).val(data=str(data_yaml), split="val", imgsz=640, conf=0.25, iou=0.7, batch=4,
+                                rect=False, device="cpu", plots=False, project=str(tmp / "runs"), name="val25",
+                                exist_ok=True, verbose=False)
+    per_image, _ = score.score_test(refs, detections, 0.25, 0.5, info["names"])
     return {"ours": ours, "val": val, "n_detections": len(detections),
-            "coco_on_theirs": metrics.coco_map(refs, sizes, theirs_boxes, class_ids)}
+            "coco_on_theirs": metrics.coco_map(refs, sizes, theirs_boxes, class_ids),
+            "per_image": per_image.set_index("image_id"), "val_per_image": counted.box.image_metrics}
 
 
 def test_our_map_agrees_with_ultralytics_val(coco8_runs):
@@ -120,3 +127,14 @@ def test_coco_map_agrees_on_ultralytics_own_boxes(coco8_runs):
               f"Ultralytics mAP50 {box.map50:.4f} mAP50-95 {box.map:.4f}")
     assert abs(theirs["map50"] - box.map50) <= METRIC_TOLERANCE, report
     assert abs(theirs["map50_95"] - box.map) <= METRIC_TOLERANCE, report
+
+
+def test_per_image_counts_agree_with_ultralytics(coco8_runs):
+    """The risk score's per-image TP/FP/FN (conf 0.25, IoU 0.5) equal Ultralytics' own per-image
+    validation counts (`metrics.box.image_metrics`, IoU 0.5) on every coco8 val image."""
+    ours, theirs = coco8_runs["per_image"], coco8_runs["val_per_image"]
+    assert sorted(ours.index) == sorted(Path(name).stem for name in theirs)
+    assert sum(m["tp"] for m in theirs.values()) >= 10, "yolov8n finds most of coco8's 17 boxes"
+    for name, m in theirs.items():
+        row = ours.loc[Path(name).stem]
+        assert (row["tp"], row["fp"], row["fn"]) == (m["tp"], m["fp"], m["fn"]), name

@@ -26,9 +26,9 @@ from pathlib import Path
 import psutil
 import pytest
 import yaml
-from conftest import copy_project, engine_env, run
+from conftest import copy_project, dead_pid, engine_env, run
 
-from augaudit.config import parent_variant
+from augaudit.stageparams import parent_variant
 from augaudit.files import IGNORED_SUFFIXES, atomic_dir
 
 e2e = pytest.mark.e2e  # every test here but the first runs the engines
@@ -221,7 +221,7 @@ def dvc_severity_change(dvc_run, tmp_path_factory) -> dict:
 def test_atomic_dir_removes_what_a_killed_writer_left(tmp_path):
     """A SIGKILL skips atomic_dir's own cleanup; the next writer of the same output removes it."""
     out = tmp_path / "fog"
-    for stale in (".fog.k1ll3d_x.tmp", ".fog.old-4242"):
+    for stale in (".fog.k1ll3d_x.tmp", f".fog.{dead_pid()}.k1ll3d_x.tmp", f".fog.old-{dead_pid()}"):
         (tmp_path / stale / "1").mkdir(parents=True)
     others = [tmp_path / ".fog_x.abcdefgh.tmp", tmp_path / ".fog.json.abcdefgh.tmp", tmp_path / "fog2"]
     for other in others:

@@ -24,13 +24,15 @@ def _detections(refs):
 def test_label_free_references_follow_a_geometric_perturbation(clean_set):
     refs, sizes = score.references(datasets.list_images(clean_set))
     predicted = score._as_references(_detections(refs), refs, conf=0.25)
-    params = {"seed": 0, "perturbations": {"vflip": {"severities": [1]}, "gaussian_blur": {"severities": [1]}}}
-    moved = score._predicted_references(params, predicted, sizes, "vflip", 1, clean_set)
+    params = {"seed": 0, "perturbations": {"vflip": {"severities": [1]}, "gaussian_blur": {"severities": [1]}},
+              "score": {"ignore_hidden": 0.5}}
+    moved, ignored, objects = score._predicted_references(params, predicted, sizes, "vflip", 1, clean_set)
     for image_id, (cls, xyxy) in predicted.items():
         h = sizes[image_id][1]
         np.testing.assert_array_equal(moved[image_id][0], cls)
         np.testing.assert_allclose(moved[image_id][1][:, [1, 3]], h - xyxy[:, [3, 1]], atol=1e-3)
-    assert score._predicted_references(params, predicted, sizes, "gaussian_blur", 1, clean_set) is predicted
+        assert len(ignored[image_id][0]) == 0 and objects[image_id].tolist() == list(range(len(cls)))
+    assert score._predicted_references(params, predicted, sizes, "gaussian_blur", 1, clean_set)[0] is predicted
 
 
 def test_unconfident_detections_are_not_references(clean_set):
@@ -49,3 +51,21 @@ def test_slices_score_only_what_is_in_them():
     by = slices.set_index("slice")
     assert by.loc["class:square", "f1"] == 1.0 and by.loc["class:circle", "f1"] == 0.0
     assert by.loc["size:medium", "f1"] == 1.0 and by.loc["size:small", "f1"] == 0.0
+
+
+def test_slices_keep_the_clean_objects_and_their_clean_size():
+    """Under a geometric perturbation an object keeps the size bucket it had clean, and an image is
+    scored only on the slices its clean image has (so slice risk counts only images with the slice)."""
+    names = ["circle", "square"]
+    clean = {"a": (np.array([0]), np.array([[0, 0, 40, 40]], float))}          # one medium circle (1,600 px)
+    keys = score.slice_keys(clean, names)
+    assert keys[1] == {"a": ["class:circle", "size:medium"]}
+    halved = {"a": (np.array([0]), np.array([[0, 0, 20, 20]], float))}          # zoomed out: 400 px, "small"
+    det = _detections(halved)
+    _, slices = score.score_test(halved, det, 0.25, 0.5, names, objects={"a": np.array([0])}, clean=keys)
+    by = slices.set_index("slice")
+    assert sorted(by.index) == ["class:circle", "size:medium"]
+    assert by.loc["size:medium", ["tp", "fp", "fn"]].tolist() == [1, 0, 0]
+    # judged by its own size the found object would have moved to a slice the clean image lacks
+    _, own = score.score_test(halved, det, 0.25, 0.5, names)
+    assert "size:small" in set(own["slice"])

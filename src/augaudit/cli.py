@@ -1,16 +1,20 @@
 """Shared argument handling for the stage entry points in scripts/.
 
 Each script parses its own arguments and calls `main`, which loads and validates params.yaml and
-turns the library's expected errors into one line on stderr and exit status 1 (no traceback).
+turns the library's expected errors into one line on stderr and exit status 1 (no traceback). An
+unexpected error prints its traceback (into the job's log under Snakemake), then one last line that
+names the stage, its item and the error, so the end of the log says what failed.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Callable
+from pathlib import Path
 
-from augaudit import config
+from augaudit import config, stageparams
 from augaudit.datasets import DatasetError
 
 
@@ -27,10 +31,25 @@ def main(args: argparse.Namespace, run: Callable[[dict], object]) -> None:
     except (config.ConfigError, DatasetError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)
+    except Exception as e:  # a bug or an input no check foresaw: say where, keep the traceback for the log
+        traceback.print_exc()
+        stage = Path(sys.argv[0]).stem
+        item = " ".join(f"--{k} {v}" for k, v in vars(args).items() if k != "params" and v is not None)
+        print(f"error: {stage} {item}: unexpected {type(e).__name__}: {' '.join(str(e).split())[:300]} "
+              "(traceback above)", file=sys.stderr)
+        sys.exit(1)
 
 
 def item(params: dict, section: str, name: str) -> str:
     """`name` if params[section] declares it, else a one-line error naming the key."""
     if name not in params[section]:
         raise config.ConfigError(f"params.yaml: {section}.{name}: not declared (known: {', '.join(params[section])})")
+    return name
+
+
+def replicate(params: dict, variant: str, name: str) -> str:
+    """`name` if the variant has that replicate, else a one-line error saying which it has."""
+    names = stageparams.replicate_names(params, variant)
+    if name not in names:
+        raise config.ConfigError(f"params.yaml: variants.{variant}: no replicate {name!r} (it has {', '.join(names)})")
     return name

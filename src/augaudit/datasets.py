@@ -9,6 +9,7 @@ OpenCV and Ultralytics decode them: YOLO labels describe the image as displayed.
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
@@ -101,6 +102,8 @@ def read_labels(path: Path) -> np.ndarray:
             row = [float(v) for v in fields[:5]]
         except ValueError:
             raise DatasetError(f"{path}:{n}: expected 'class cx cy w h' numbers, got {line!r}") from None
+        if not all(math.isfinite(v) for v in row):
+            raise DatasetError(f"{path}:{n}: expected finite numbers, got {line!r}")
         if len(fields) != 5 or row[0] != int(row[0]) or row[0] < 0:
             raise DatasetError(f"{path}:{n}: expected 'class cx cy w h' (integer class), got {line!r}")
         rows.append(row)
@@ -111,13 +114,20 @@ def format_labels(labels: np.ndarray) -> str:
     return "".join(f"{int(c)} {x:.6f} {y:.6f} {w:.6f} {h:.6f}\n" for c, x, y, w, h in labels)
 
 
-def copy_dataset(data_yaml: str | Path, out: Path) -> None:
-    """Copy a user's YOLO dataset into the standard layout (labels travel with their images)."""
+def copy_dataset(data_yaml: str | Path, out: Path) -> list[str]:
+    """Copy a user's YOLO dataset into the standard layout (labels travel with their images); return
+    the label files that have no image (not copied: nothing would be scored against them)."""
     info = read_data_yaml(data_yaml)
+    orphans = []
     for split, images_dir in info["splits"].items():
         if not images_dir.is_dir():
             raise DatasetError(f"{data_yaml}: split {split!r} folder {images_dir} does not exist")
-        for image in list_images(images_dir):
+        images = list_images(images_dir)
+        labels_dir = label_path(images_dir / "x").parent
+        if labels_dir.is_dir():
+            stems = {label_path(image).with_suffix("") for image in images}
+            orphans += sorted(str(p) for p in labels_dir.rglob("*.txt") if p.with_suffix("") not in stems)
+        for image in images:
             rel = image.relative_to(images_dir)
             dst = out / "images" / split / rel
             dst.parent.mkdir(parents=True, exist_ok=True)
@@ -129,3 +139,4 @@ def copy_dataset(data_yaml: str | Path, out: Path) -> None:
                 lab.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src_label, lab)
     write_data_yaml(out, info["names"], list(info["splits"]))
+    return orphans

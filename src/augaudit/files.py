@@ -7,6 +7,7 @@ leaves a half-written output that looks finished to Snakemake or DVC.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -64,39 +65,62 @@ def write_parquet(path: str | Path, frame) -> None:
     write_bytes(path, sink.getvalue().to_pybytes())
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
 def _stale_siblings(final: Path) -> list[Path]:
-    """What a killed writer of `final` left beside it: its temp folders (`tempfile.mkdtemp` names:
-    8 characters of [a-z0-9_]) and the previous output parked while renaming."""
-    pattern = re.compile(rf"\.{re.escape(final.name)}\.(?:[a-z0-9_]{{8}}\.tmp|old-\d+)")
-    return [p for p in final.parent.iterdir()
-            if pattern.fullmatch(p.name) and p.is_dir() and not p.is_symlink()]
+    """What a killed writer of `final` left beside it: its temp folders (`.<name>.<pid>.XXXXXXXX.tmp`)
+    and the previous output it parked while renaming (`.<name>.old-<pid>.XXXXXXXX`) -- only those of writers
+    that are no longer running, so two runs of one stage side by side never delete each other's work."""
+    pattern = re.compile(rf"\.{re.escape(final.name)}\.(?:(?:(\d+)\.)?[a-z0-9_]{{8}}\.tmp|old-(\d+)(?:\.[a-z0-9_]{{8}})?)")
+    stale = []
+    for p in final.parent.iterdir():
+        m = pattern.fullmatch(p.name)
+        if m and p.is_dir() and not p.is_symlink():
+            pid = m.group(1) or m.group(2)
+            if pid is None or not _alive(int(pid)):
+                stale.append(p)
+    return stale
 
 
 @contextlib.contextmanager
 def atomic_dir(final: str | Path) -> Iterator[Path]:
     """Yield an empty temp folder; on success it replaces `final` whole, on failure it is removed.
 
-    A SIGKILL cannot be cleaned up after, so the temp siblings an earlier killed run of the same
-    output left are removed first (both engines run one job per output at a time).
+    A SIGKILL cannot be cleaned up after, so the temp siblings a killed run of the same output left
+    are removed first. Two writers of one output at once both finish; the last one's output stays,
+    whole, and neither leaves anything behind.
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     for stale in _stale_siblings(final):
         shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.{os.getpid()}.", suffix=".tmp"))
     tmp.chmod(0o777 & ~_umask())
     try:
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    old = None
-    if final.exists():
-        old = final.parent / f".{final.name}.old-{os.getpid()}"
-        os.replace(final, old)
-    os.replace(tmp, final)
-    if old is not None:
+    old = final.parent / f".{final.name}.old-{os.getpid()}.{tmp.name[-12:-4]}"
+    while True:  # another writer may put its output in place between our two renames: park it too
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(final, old)
+        try:
+            os.replace(tmp, final)
+            break
+        except OSError as e:
+            if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
         shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def sha256_file(path: str | Path) -> str:

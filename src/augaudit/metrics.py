@@ -3,6 +3,11 @@
 Per-image score: detections with confidence >= `conf` are matched greedily, highest score first, to
 an unmatched reference box of the same class with IoU >= `match_iou`; F1 = 2TP / (2TP + FP + FN).
 An image with no reference boxes and no detections scores 1 (nothing to find, nothing invented).
+
+Ignore regions (an object mostly hidden by an occluder, or mostly pushed out of the frame): a
+detection that matches no reference box but lies in an ignore region of its class (intersection over
+the detection's area >= `match_iou`) is neither a TP nor an FP, and a missed ignore region is no FN —
+COCO's crowd rule, which mAP applies too (ignore regions enter faster-coco-eval as iscrowd boxes).
 """
 
 from __future__ import annotations
@@ -40,22 +45,39 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-12)
 
 
+IGNORED = -2  # `assign`'s mark for a detection inside an ignore region
+
+
+def intersection_over_first(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection of every box in a (N, 4) with every box in b (M, 4) over the area of the a box."""
+    tl = np.maximum(a[:, None, :2], b[None, :, :2])
+    br = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(br - tl, 0, None), axis=2)
+    return inter / np.maximum(np.prod(a[:, 2:] - a[:, :2], axis=1)[:, None], 1e-12)
+
+
 def assign(gt_cls: np.ndarray, gt_xyxy: np.ndarray, det_cls: np.ndarray, det_score: np.ndarray,
-           det_xyxy: np.ndarray, match_iou: float) -> np.ndarray:
-    """Greedy same-class matching, highest score first: the matched reference index per detection, or -1."""
+           det_xyxy: np.ndarray, match_iou: float, ignore: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Greedy same-class matching, highest score first: the matched reference index per detection,
+    -1 (unmatched) or IGNORED (unmatched, inside an ignore region (classes, xyxy) of its class)."""
     assigned = np.full(len(det_cls), -1)
-    if len(det_cls) == 0 or len(gt_cls) == 0:
+    if len(det_cls) == 0:
         return assigned
-    order = np.argsort(-det_score, kind="stable")
-    ious = iou_matrix(det_xyxy[order], gt_xyxy)
-    ious[det_cls[order][:, None] != gt_cls[None, :]] = 0.0
-    taken = np.zeros(len(gt_cls), bool)
-    for i, row in zip(order, ious):
-        row = np.where(taken, 0.0, row)
-        j = int(np.argmax(row))
-        if row[j] >= match_iou:
-            taken[j] = True
-            assigned[i] = j
+    if len(gt_cls):
+        order = np.argsort(-det_score, kind="stable")
+        ious = iou_matrix(det_xyxy[order], gt_xyxy)
+        ious[det_cls[order][:, None] != gt_cls[None, :]] = 0.0
+        taken = np.zeros(len(gt_cls), bool)
+        for i, row in zip(order, ious, strict=True):
+            row = np.where(taken, 0.0, row)
+            j = int(np.argmax(row))
+            if row[j] >= match_iou:
+                taken[j] = True
+                assigned[i] = j
+    if ignore is not None and len(ignore[0]):
+        inside = intersection_over_first(det_xyxy, ignore[1])
+        inside[det_cls[:, None] != ignore[0][None, :]] = 0.0
+        assigned[(assigned == -1) & (inside.max(axis=1) >= match_iou)] = IGNORED
     return assigned
 
 
@@ -64,14 +86,15 @@ def counts(assigned: np.ndarray, gt_in: np.ndarray, det_in: np.ndarray) -> tuple
     outside the slice are ignored, as are detections matched to them and unmatched ones outside it."""
     matched = assigned >= 0
     tp = int(np.sum(gt_in[assigned[matched]])) if matched.any() else 0
-    fp = int(np.sum(~matched & det_in))
+    fp = int(np.sum((assigned == -1) & det_in))
     return tp, fp, int(np.sum(gt_in)) - tp
 
 
 def match(gt_cls: np.ndarray, gt_xyxy: np.ndarray, det_cls: np.ndarray, det_score: np.ndarray,
-          det_xyxy: np.ndarray, match_iou: float) -> tuple[int, int, int]:
+          det_xyxy: np.ndarray, match_iou: float, ignore: tuple[np.ndarray, np.ndarray] | None = None
+          ) -> tuple[int, int, int]:
     """(tp, fp, fn) of the greedy matching over the whole image."""
-    assigned = assign(gt_cls, gt_xyxy, det_cls, det_score, det_xyxy, match_iou)
+    assigned = assign(gt_cls, gt_xyxy, det_cls, det_score, det_xyxy, match_iou, ignore)
     return counts(assigned, np.ones(len(gt_cls), bool), np.ones(len(det_cls), bool))
 
 
@@ -86,21 +109,25 @@ def f1(tp: int, fp: int, fn: int) -> float:
 
 
 def coco_map(references: dict[str, tuple[np.ndarray, np.ndarray]], sizes: dict[str, tuple[int, int]],
-             detections: pd.DataFrame, class_ids: list[int]) -> dict[str, float]:
-    """mAP50 and mAP50-95 (COCO protocol, faster-coco-eval) over the images in `references`."""
+             detections: pd.DataFrame, class_ids: list[int],
+             ignored: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> dict[str, float]:
+    """mAP50 and mAP50-95 (COCO protocol, faster-coco-eval) over the images in `references`;
+    `ignored` boxes are COCO crowd regions (a detection in one is neither TP nor FP)."""
     from faster_coco_eval import COCO, COCOeval_faster
 
     ids = {image_id: i + 1 for i, image_id in enumerate(sorted(references))}
     images = [{"id": ids[k], "width": sizes[k][0], "height": sizes[k][1]} for k in ids]
     anns = []
-    for k, (cls, xyxy) in references.items():
-        for c, (x1, y1, x2, y2) in zip(cls, xyxy):
-            anns.append({"id": len(anns) + 1, "image_id": ids[k], "category_id": int(c), "iscrowd": 0,
-                         "bbox": [x1, y1, x2 - x1, y2 - y1], "area": float((x2 - x1) * (y2 - y1))})
+    for crowd, boxes in ((0, references), (1, ignored or {})):
+        for k, (cls, xyxy) in boxes.items():
+            for c, (x1, y1, x2, y2) in zip(cls, xyxy, strict=True):
+                anns.append({"id": len(anns) + 1, "image_id": ids[k], "category_id": int(c), "iscrowd": crowd,
+                             "bbox": [x1, y1, x2 - x1, y2 - y1], "area": float((x2 - x1) * (y2 - y1))})
     class_ids = sorted(int(c) for c in class_ids)
     det = detections[detections["image_id"].isin(ids)]
-    if not anns or det.empty:  # COCOeval cannot run: nothing to find (NaN) or nothing found (0)
-        return _constant(float("nan") if not anns else 0.0, anns, class_ids)
+    counted = [a for a in anns if not a["iscrowd"]]
+    if not counted or det.empty:  # COCOeval cannot run: nothing to find (NaN) or nothing found (0)
+        return _constant(float("nan") if not counted else 0.0, counted, class_ids)
     gt = COCO({"images": images, "annotations": anns, "categories": [{"id": c} for c in class_ids]})
     res = [{"image_id": ids[r.image_id], "category_id": int(r.class_id), "score": float(r.score),
             "bbox": [float(r.x1), float(r.y1), float(r.x2 - r.x1), float(r.y2 - r.y1)]}

@@ -6,7 +6,7 @@ A test is `clean` or a (perturbation, severity) pair. A variant is trained as re
     data/clean/{images,labels}/<split>/, data.yaml             prepare
     results/check/data_check.json                              check
     results/models/<variant>/<replicate>/best.pt, ...          train
-    data/perturbed/<perturbation>/<severity>/{images,labels}/  perturb
+    data/perturbed/<perturbation>/<severity>/{images,labels}/, boxes.csv   perturb
     results/predictions/<variant>/<perturbation>/<replicate>/<severity>.parquet   predict
     results/scores/<variant>/                                  score
     results/summary/                                           compare
@@ -45,6 +45,15 @@ def images_dir(perturbation: str, severity: int, eval_split: str) -> Path:
 def test_dir(perturbation: str) -> Path:
     """What one predict job reads: the clean dataset, or one perturbation's test sets."""
     return CLEAN if perturbation == "clean" else PERTURBED / perturbation
+
+
+# boxes.csv of a perturbed set: every object still visible in each image -- its clean index, whether
+# it is still mostly in the frame (geometric perturbations) and how much of it an occluder hides
+BOX_COLUMNS = ["image_id", "class", "cx", "cy", "w", "h", "object", "in_frame", "hidden"]
+
+
+def boxes_file(perturbation: str, severity: int) -> Path:
+    return PERTURBED / perturbation / str(severity) / "boxes.csv"
 
 
 def severities(params: dict, perturbation: str) -> list[int]:

@@ -764,31 +764,73 @@ def _frozen(value: object) -> object:
 
 _pipelines = threading.local()
 
+# Occlusion perturbations: what they black out hides objects, measured per box (`hidden`); a box
+# mostly hidden becomes an ignore region when scored (score.ignore_hidden).
+OCCLUDERS = frozenset({"coarse_dropout", "grid_dropout", "random_erasing", "packet_loss"})
 
-def _pipeline(name: str, value: object) -> A.Compose:
+
+def _pipeline(name: str, value: object, min_visibility: float = MIN_VISIBILITY) -> A.Compose:
     """The Compose for one ladder value, built once per thread: building costs more than most
     transforms, and a pipeline holds its random state, so threads must not share one."""
     cache = _pipelines.__dict__.setdefault("cache", {})
-    key = (name, value)
+    key = (name, value, min_visibility)
     if key not in cache:
         p = CATALOGUE[name]
-        bbox = (A.BboxParams(format="yolo", label_fields=["cls"], clip=True, min_visibility=MIN_VISIBILITY)
+        bbox = (A.BboxParams(format="yolo", label_fields=["cls", "obj"], clip=True, min_visibility=min_visibility)
                 if p.geometric else None)
         cache[key] = A.Compose([p.build(value)], bbox_params=bbox)
     return cache[key]
 
 
-def apply(name: str, image: np.ndarray, labels: np.ndarray, severity: int, seed: int,
-          ladder: list | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Perturb an RGB uint8 image and its (N, 5) [class, cx, cy, w, h] labels at one severity."""
-    p = CATALOGUE[name]
-    compose = _pipeline(name, _frozen(ladder_value(name, severity, ladder)))
+def _moved(compose: A.Compose, seed: int, image: np.ndarray, labels: np.ndarray) -> tuple[dict, np.ndarray]:
     compose.set_random_seed(seed)
-    if not p.geometric:
-        return compose(image=image)["image"], labels.copy()
-    out = compose(image=image, bboxes=labels[:, 1:5], cls=labels[:, 0])
+    out = compose(image=image, bboxes=labels[:, 1:5], cls=labels[:, 0], obj=np.arange(len(labels)))
     boxes = np.asarray(out["bboxes"], dtype=float).reshape(-1, 4)
-    return out["image"], np.column_stack([np.asarray(out["cls"], dtype=float), boxes]).reshape(-1, 5)
+    return out, np.column_stack([np.asarray(out["cls"], dtype=float), boxes, np.asarray(out["obj"], dtype=float)])
+
+
+def hidden_fraction(mask: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per YOLO box, the fraction of its pixels (centres inside the box) that `mask` covers."""
+    h, w = mask.shape
+    out = np.zeros(len(labels))
+    for i, (_, cx, cy, bw, bh) in enumerate(labels):
+        c0, c1 = (int(np.clip(np.round(v * w), 0, w)) for v in (cx - bw / 2, cx + bw / 2))
+        r0, r1 = (int(np.clip(np.round(v * h), 0, h)) for v in (cy - bh / 2, cy + bh / 2))
+        if c1 > c0 and r1 > r0:
+            out[i] = mask[r0:r1, c0:c1].mean()
+    return out
+
+
+def apply(name: str, image: np.ndarray, labels: np.ndarray, severity: int, seed: int,
+          ladder: list | None = None, details: bool = False):
+    """Perturb an RGB uint8 image and its (N, 5) [class, cx, cy, w, h] labels at one severity.
+
+    Returns (image, labels): the reference boxes that count. With `details`, (image, boxes), where
+    `boxes` is (M, 8) [class, cx, cy, w, h, object, in_frame, hidden] for every object still
+    visible at all: `object` is its row in the input labels, `in_frame` 0 when a geometric
+    perturbation left less than MIN_VISIBILITY of it in the frame (clipped, no longer a reference:
+    an ignore region), `hidden` the fraction an occluder blacked out.
+    """
+    p = CATALOGUE[name]
+    value = _frozen(ladder_value(name, severity, ladder))
+    compose = _pipeline(name, value)
+    if not p.geometric:
+        compose.set_random_seed(seed)
+        out = compose(image=image)["image"]
+        if not details:
+            return out, labels.copy()
+        hidden = np.zeros(len(labels))
+        if name in OCCLUDERS and len(labels):  # the same draw on a white frame shows what was blacked out
+            compose.set_random_seed(seed)
+            mask = compose(image=np.full_like(image, 255))["image"].max(axis=2) == 0
+            hidden = hidden_fraction(mask, labels)
+        return out, np.column_stack([labels, np.arange(len(labels)), np.ones(len(labels)), hidden]).reshape(-1, 8)
+    out, kept = _moved(compose, seed, image, labels)
+    if not details:
+        return out["image"], kept[:, :5]
+    _, loose = _moved(_pipeline(name, value, 0.0), seed, image, labels)  # every box with any part left
+    in_frame = np.isin(loose[:, 5], kept[:, 5]).astype(float)
+    return out["image"], np.column_stack([loose, in_frame, np.zeros(len(loose))]).reshape(-1, 8)
 
 
 def image_seed(seed: int, name: str, severity: int, image_id: str) -> int:

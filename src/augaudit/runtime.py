@@ -52,6 +52,23 @@ def offline() -> None:
     _OFFLINE_DONE = True
 
 
+def use_threads(threads: int | None = None) -> int:
+    """Run torch on exactly `threads` threads (default: the stage's allocation, augaudit.THREADS).
+
+    Ultralytics sets torch to min(8, cores - 1) threads whenever it picks a CPU device, which on a
+    2-core machine is one thread while the job holds two; its module constant is set to match.
+    """
+    import torch
+    import ultralytics.utils.torch_utils as ultralytics_torch
+
+    from augaudit import THREADS
+
+    threads = threads or THREADS
+    torch.set_num_threads(threads)
+    ultralytics_torch.NUM_THREADS = threads
+    return threads
+
+
 def resolve_device(requested: str) -> str:
     """Map `auto` to CUDA when present, else CPU; a CUDA request with no CUDA is an error, never a fallback."""
     import torch

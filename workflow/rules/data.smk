@@ -1,6 +1,6 @@
 rule prepare:
     input:
-        code=code("prepare", "synthetic", "datasets"),
+        code=code_files("prepare"),
         # a user's dataset: its folder, so changed files re-run prepare (DVC: see README)
         source=lambda wc: [] if config["dataset"]["source"] == "synthetic"
         else [str(Path(config["dataset"]["source"]).parent)],
@@ -8,6 +8,8 @@ rule prepare:
         directory("data/clean"),
     params:
         stage=lambda wc: stage_params(config, "prepare"),
+    benchmark:
+        "logs/benchmark/prepare.tsv"
     log:
         "logs/prepare.log",
     shell:
@@ -16,10 +18,12 @@ rule prepare:
 
 rule check:
     input:
-        code=code("check", "datasets"),
+        code=code_files("check"),
         data="data/clean",
     output:
         "results/check/data_check.json",
+    benchmark:
+        "logs/benchmark/check.tsv"
     log:
         "logs/check.log",
     shell:

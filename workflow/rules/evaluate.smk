@@ -4,13 +4,15 @@ def test_data(wc):
 
 rule predict:
     input:
-        code=code("predict", "inference", "paths", "datasets", "runtime", "config"),
+        code=code_files("predict"),
         models=lambda wc: models(wc.variant),
         data=test_data,
     output:
         directory("results/predictions/{variant}/{perturbation}"),
     params:
         stage=lambda wc: stage_params(config, "predict"),
+    benchmark:
+        "logs/benchmark/predict/{variant}/{perturbation}.tsv"
     log:
         "logs/predict/{variant}/{perturbation}.log",
     shell:
@@ -19,7 +21,7 @@ rule predict:
 
 rule score:
     input:
-        code=code("score", "metrics", "risk", "paths", "perturbations", "datasets", "config"),
+        code=code_files("score"),
         predictions=expand("results/predictions/{{variant}}/{perturbation}", perturbation=["clean", *PERTURBATIONS]),
         data="data/clean",
         perturbed=expand("data/perturbed/{perturbation}", perturbation=PERTURBATIONS),
@@ -27,6 +29,8 @@ rule score:
         directory("results/scores/{variant}"),
     params:
         stage=lambda wc: stage_params(config, "score"),
+    benchmark:
+        "logs/benchmark/score/{variant}.tsv"
     log:
         "logs/score/{variant}.log",
     shell:
@@ -35,12 +39,14 @@ rule score:
 
 rule compare:
     input:
-        code=code("compare", "risk", "paths", "perturbations", "config"),
+        code=code_files("compare"),
         scores=expand("results/scores/{variant}", variant=VARIANTS),
     output:
         directory("results/summary"),
     params:
         stage=lambda wc: stage_params(config, "compare"),
+    benchmark:
+        "logs/benchmark/compare.tsv"
     log:
         "logs/compare.log",
     shell:

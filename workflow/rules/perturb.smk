@@ -1,6 +1,6 @@
 rule perturb:
     input:
-        code=code("perturb", "perturbations", "datasets"),
+        code=code_files("perturb"),
         data="data/clean",
         check="results/check/data_check.json",
     output:
@@ -8,6 +8,8 @@ rule perturb:
     params:
         stage=lambda wc: stage_params(config, "perturb", wc.perturbation),
     threads: lambda wc: workflow.cores  # deferred: `snakemake --unlock` and friends need no --cores
+    benchmark:
+        "logs/benchmark/perturb/{perturbation}.tsv"
     log:
         "logs/perturb/{perturbation}.log",
     shell:

@@ -1,6 +1,6 @@
 rule report:
     input:
-        code=code("report", "charts", "provenance", "failures", "paths", "perturbations", "datasets", "config"),
+        code=code_files("report"),
         summary="results/summary",
         models=[m for v in VARIANTS for m in models(v)],
         scores=expand("results/scores/{variant}", variant=VARIANTS),
@@ -17,6 +17,8 @@ rule report:
         ),
     params:
         stage=lambda wc: stage_params(config, "report"),
+    benchmark:
+        "logs/benchmark/report.tsv"
     log:
         "logs/report.log",
     shell:

@@ -1,6 +1,6 @@
 rule train:
     input:
-        code=code("train", "training", "recipes", "paths", "runtime", "config"),
+        code=code_files("train"),
         data="data/clean",
         check="results/check/data_check.json",
         init=lambda wc: init_path(config, wc.variant, wc.replicate),  # the parent's replicate on a warm start
@@ -12,6 +12,8 @@ rule train:
     params:
         stage=lambda wc: stage_params(config, "train", wc.variant),
     threads: lambda wc: workflow.cores  # deferred: `snakemake --unlock` and friends need no --cores
+    benchmark:
+        "logs/benchmark/train/{variant}/{replicate}.tsv"
     log:
         "logs/train/{variant}/{replicate}.log",
     shell:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from augaudit import config, datasets, provenance
+from augaudit import datasets, provenance, stageparams
 from augaudit.files import atomic_dir, write_json
 from augaudit.paths import CHECK, CLEAN
 
@@ -31,7 +31,14 @@ def check_image(path: Path) -> tuple[int, int]:
 def check_split(images_dir: Path, n_classes: int) -> dict:
     classes, sizes = Counter(), Counter()
     background, out_of_range, duplicates = [], [], []
-    for image in datasets.list_images(images_dir):
+    images = datasets.list_images(images_dir)
+    ids: dict[str, Path] = {}
+    for image in images:  # an image's id is its file stem: two with one id would overwrite each other's results
+        if image.stem in ids:
+            raise datasets.DatasetError(f"{ids[image.stem]} and {image}: two images with the id {image.stem!r} in "
+                                        "one split (ids are file names without folder or extension); rename one")
+        ids[image.stem] = image
+    for image in images:
         w, h = check_image(image)
         sizes[f"{w}x{h}"] += 1
         label = datasets.label_path(image)
@@ -41,12 +48,17 @@ def check_split(images_dir: Path, n_classes: int) -> dict:
             continue
         bad = labels[:, 0] >= n_classes
         if bad.any():
-            line = int(np.argmax(bad)) + 1
+            line = _line_of(label, int(np.argmax(bad)))
             raise datasets.DatasetError(f"{label}:{line}: class {int(labels[bad][0, 0])} but the data yaml names "
                                         f"{n_classes} classes")
         classes.update(labels[:, 0].astype(int).tolist())
         x1, y1 = labels[:, 1] - labels[:, 3] / 2, labels[:, 2] - labels[:, 4] / 2
         x2, y2 = labels[:, 1] + labels[:, 3] / 2, labels[:, 2] + labels[:, 4] / 2
+        empty = (labels[:, 3] <= 0) | (labels[:, 4] <= 0) | (x2 <= 0) | (y2 <= 0) | (x1 >= 1) | (y1 >= 1)
+        if empty.any():
+            row = int(np.argmax(empty))
+            raise datasets.DatasetError(f"{label}:{_line_of(label, row)}: box {labels[row, 1:].tolist()} has no area "
+                                        "inside the image; fix or remove the line")
         tol = 1e-6
         outside = (x1 < -tol) | (y1 < -tol) | (x2 > 1 + tol) | (y2 > 1 + tol)
         if (outside | (labels[:, 3] <= 0) | (labels[:, 4] <= 0)).any():
@@ -58,11 +70,17 @@ def check_split(images_dir: Path, n_classes: int) -> dict:
             "labels_with_boxes_out_of_range": out_of_range, "labels_with_duplicate_boxes": duplicates}
 
 
+def _line_of(label: Path, row: int) -> int:
+    """The file line of a label row (read_labels skips blank lines)."""
+    lines = [n for n, text in enumerate(label.read_text().splitlines(), start=1) if text.strip()]
+    return lines[row]
+
+
 def run(params: dict) -> Path:
     info = datasets.read_data_yaml(CLEAN / "data.yaml")
     report = {"names": info["names"], "splits": {split: check_split(folder, len(info["names"]))
                                                   for split, folder in info["splits"].items()}}
     with atomic_dir(CHECK) as tmp:
         write_json(tmp / "data_check.json", report)
-        provenance.write(tmp, "check", {"data": CLEAN}, config.stage_params(params, "check"), None)
+        provenance.write(tmp, "check", {"data": CLEAN}, stageparams.stage_params(params, "check"), None)
     return CHECK

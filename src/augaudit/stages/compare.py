@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from augaudit import config, paths, perturbations, provenance, risk, runtime
+from augaudit import paths, perturbations, provenance, risk, runtime, stageparams
 from augaudit.files import atomic_dir, write_json, write_text
 
 SUMMARY_COLUMNS = ["variant", "perturbation", "factor", "severity", "map50", "map50_95", "risk", "risk_low",
@@ -238,5 +238,5 @@ def run(params: dict) -> Path:
         write_json(tmp / "metrics.json", overall)
         write_json(tmp / "audit.json", audit_json)
         provenance.write(tmp, "compare", {f"scores_{v}": paths.score_dir(v) for v in params["variants"]},
-                         config.stage_params(params, "compare"), params["seed"])
+                         stageparams.stage_params(params, "compare"), params["seed"])
     return paths.SUMMARY

@@ -1,6 +1,6 @@
 """perturb: one perturbation's test sets, every severity, in data/perturbed/<perturbation>/<severity>/.
 
-Images stream through a process pool (all cores, a bounded number in flight), are stored as PNG
+Images stream through a process pool (the stage's cores, a bounded number in flight), are stored as PNG
 (lossless: only the JPEG perturbation itself degrades by compression) and are seeded per
 (seed, perturbation, severity, image), so a re-run gives byte-identical files.
 """
@@ -9,35 +9,38 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from multiprocessing import get_context
 from pathlib import Path
 
 import cv2
 
-from augaudit import config, datasets, perturbations, provenance
+from augaudit import THREADS, datasets, perturbations, provenance, stageparams
 from augaudit.files import atomic_dir, sha256_bytes, sha256_file, write_text
-from augaudit.paths import CLEAN, PERTURBED
+from augaudit.paths import BOX_COLUMNS, CLEAN, PERTURBED
 
 CHUNK = 16  # images per task sent to a worker
 
 
-def _one(job: tuple) -> dict:
-    """Perturb one image at one severity; write image + labels; return its manifest row."""
+def _one(job: tuple) -> tuple[dict, list[list]]:
+    """Perturb one image at one severity; write image + labels; return its manifest row and its
+    boxes.csv rows (every object still visible: clean index, in frame, hidden fraction)."""
     name, severity, ladder, seed, image, out = job
     labels = datasets.read_labels(datasets.label_path(image))
-    rgb, moved = perturbations.apply(name, datasets.read_image(image), labels, severity, seed, ladder)
+    rgb, boxes = perturbations.apply(name, datasets.read_image(image), labels, severity, seed, ladder, details=True)
+    moved = boxes[boxes[:, 6] == 1, :5]  # the YOLO labels: what is still in the frame
     ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     if not ok:
         raise RuntimeError(f"{image}: OpenCV could not encode the perturbed image")
     png = png.tobytes()
     (out / "images" / f"{image.stem}.png").write_bytes(png)
     (out / "labels" / f"{image.stem}.txt").write_text(datasets.format_labels(moved))
+    rows = [[image.stem, int(c), f"{x:.6f}", f"{y:.6f}", f"{w:.6f}", f"{h:.6f}", int(o), int(f), f"{hid:.4f}"]
+            for c, x, y, w, h, o, f, hid in boxes]
     return {"image_id": image.stem, "severity": severity, "seed": seed, "source_sha256": sha256_file(image),
-            "output_sha256": sha256_bytes(png), "boxes_in": len(labels), "boxes_out": len(moved)}
+            "output_sha256": sha256_bytes(png), "boxes_in": len(labels), "boxes_out": len(moved)}, rows
 
 
-def _map(jobs: list[tuple], workers: int) -> list[dict]:
+def _map(jobs: list[tuple], workers: int) -> list[tuple[dict, list[list]]]:
     """Run jobs in order over a process pool; small sets stay in-process (a pool costs seconds to start)."""
     workers = min(workers, -(-len(jobs) // CHUNK))
     if workers <= 1:
@@ -61,14 +64,21 @@ def run(params: dict, name: str, workers: int | None = None) -> Path:
                 (tmp / str(severity) / kind).mkdir(parents=True)
             jobs += [(name, severity, ladder, perturbations.image_seed(params["seed"], name, severity, im.stem), im,
                       tmp / str(severity)) for im in images]
-        rows = _map(jobs, workers or os.cpu_count() or 1)
+        results = _map(jobs, workers or THREADS)
+        rows = [row for row, _ in results]
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
         write_text(tmp / "manifest.csv", buf.getvalue())
+        for severity in spec["severities"]:
+            buf = io.StringIO()
+            writer = csv.writer(buf, lineterminator="\n")
+            writer.writerow(BOX_COLUMNS)
+            writer.writerows(b for row, boxes in results if row["severity"] == severity for b in boxes)
+            write_text(tmp / str(severity) / "boxes.csv", buf.getvalue())
         values = {s: perturbations.ladder_value(name, s, ladder) for s in spec["severities"]}
-        provenance.write(tmp, "perturb", {"clean": source}, config.stage_params(params, "perturb", name),
+        provenance.write(tmp, "perturb", {"clean": source}, stageparams.stage_params(params, "perturb", name),
                          params["seed"], extra={"factor": perturbations.CATALOGUE[name].factor,
                                                 "ladder_values": values})
     return out

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from augaudit import config, datasets, inference, paths, provenance, runtime
+from augaudit import datasets, inference, paths, provenance, runtime, stageparams
 from augaudit.files import atomic_dir, write_parquet
 
 
 def run(params: dict, variant: str, perturbation: str) -> Path:
     runtime.offline()
+    runtime.use_threads()
     from ultralytics import YOLO
 
     device = runtime.resolve_device(params["device"])
@@ -18,7 +19,7 @@ def run(params: dict, variant: str, perturbation: str) -> Path:
     out = paths.prediction_dir(variant, perturbation)
     inputs = {}
     with atomic_dir(out) as tmp:
-        for replicate in config.replicate_names(params, variant):
+        for replicate in stageparams.replicate_names(params, variant):
             weights = paths.model_dir(variant, replicate) / "best.pt"
             model = YOLO(str(weights))
             inputs[f"model_{replicate}"] = weights
@@ -28,5 +29,5 @@ def run(params: dict, variant: str, perturbation: str) -> Path:
                 frame = inference.predict(model, datasets.list_images(folder), params["predict"], device)
                 write_parquet(tmp / replicate / f"{severity}.parquet", frame)
                 inputs[f"images_{severity}"] = folder
-        provenance.write(tmp, "predict", inputs, config.stage_params(params, "predict"), None, device)
+        provenance.write(tmp, "predict", inputs, stageparams.stage_params(params, "predict"), None, device)
     return out

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from augaudit import config, datasets, provenance, synthetic
-from augaudit.paths import CLEAN
+from augaudit import datasets, provenance, stageparams, synthetic
 from augaudit.files import atomic_dir
+from augaudit.paths import CLEAN
+
 
 def run(params: dict) -> Path:
     source = params["dataset"]["source"]
+    orphans = []
     with atomic_dir(CLEAN) as tmp:
         if source == "synthetic":
             s = params["dataset"]["synthetic"]
@@ -17,10 +20,13 @@ def run(params: dict) -> Path:
                                s["max_objects"], s["distractors"])
             inputs = {}
         else:
-            datasets.copy_dataset(source, tmp)
+            orphans = datasets.copy_dataset(source, tmp)
             inputs = {"dataset": Path(source).parent}
+            for label in orphans:  # reported, not fatal: a stray file is not a wrong label
+                print(f"warning: {label}: label file without an image, not copied", file=sys.stderr)
         split = params["dataset"]["eval_split"]
         if not (tmp / "images" / split).is_dir():
             raise datasets.DatasetError(f"{source}: dataset.eval_split {split!r} has no images")
-        provenance.write(tmp, "prepare", inputs, config.stage_params(params, "prepare"), params["seed"])
+        provenance.write(tmp, "prepare", inputs, stageparams.stage_params(params, "prepare"), params["seed"],
+                         extra={"labels_without_image": orphans})
     return CLEAN

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from augaudit import charts, config, datasets, failures, paths, perturbations, provenance
+from augaudit import charts, datasets, failures, paths, perturbations, provenance, stageparams
 from augaudit.files import atomic_dir, write_text
 
 FAILURES_PER_FACTOR = 2
@@ -169,7 +169,7 @@ def _provenance_frame(params: dict) -> pd.DataFrame:
     rows.append({"item": "dataset (data/clean)", "sha256": provenance.hash_path(paths.CLEAN)[:16],
                  "detail": json.dumps(clean["params"].get("dataset", {}).get("source"))})
     for v in params["variants"]:
-        for r in config.replicate_names(params, v):
+        for r in stageparams.replicate_names(params, v):
             folder = paths.model_dir(v, r)
             rec = json.loads((folder / "recipe.json").read_text())
             prov = json.loads((folder / "provenance.json").read_text())
@@ -306,5 +306,5 @@ def run(params: dict) -> Path:
         (tmp / "figures").mkdir()
         for name, chart in figures.items():
             chart.save(str(tmp / "figures" / f"{name}.png"), scale_factor=1.0)
-        provenance.write(tmp, "report", {"summary": paths.SUMMARY}, config.stage_params(params, "report"), None)
+        provenance.write(tmp, "report", {"summary": paths.SUMMARY}, stageparams.stage_params(params, "report"), None)
     return paths.REPORT

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from augaudit import config, paths, provenance, recipes, runtime, training
+from augaudit import paths, provenance, recipes, runtime, stageparams, training
 from augaudit.files import atomic_dir, write_json, write_text
 
 
@@ -24,15 +24,11 @@ def replicate_seed(params: dict, variant: str, replicate: str) -> int:
 
 def run(params: dict, variant: str, replicate: str | None = None) -> Path:
     runtime.offline()
+    runtime.use_threads()
     device = runtime.resolve_device(params["device"])
-    names = config.replicate_names(params, variant)
-    if replicate is not None:
-        if replicate not in names:
-            raise config.ConfigError(f"params.yaml: variants.{variant}: no replicate {replicate!r} "
-                                     f"(it has {', '.join(names)})")
-        names = [replicate]
+    names = stageparams.replicate_names(params, variant) if replicate is None else [replicate]
     for name in names:  # before anything is written
-        init = config.init_path(params, variant, name)
+        init = stageparams.init_path(params, variant, name)
         if init.endswith(".pt") and not Path(init).is_file():
             raise FileNotFoundError(f"params.yaml: variants.{variant}.init: checkpoint {init} does not exist")
     out = paths.model_dir(variant, replicate)
@@ -44,9 +40,9 @@ def run(params: dict, variant: str, replicate: str | None = None) -> Path:
 
 def _train_one(params: dict, variant: str, replicate: str, device: str, folder: Path) -> None:
     v = params["variants"][variant]
-    init = config.init_path(params, variant, replicate)
+    init = stageparams.init_path(params, variant, replicate)
     folder.mkdir(parents=True, exist_ok=True)
-    stage_params = config.stage_params(params, "train", variant)
+    stage_params = stageparams.stage_params(params, "train", variant)
     if v.get("evaluate_only"):  # the checkpoint as it is, so predict/score treat it like a trained one
         shutil.copyfile(init, folder / "best.pt")
         write_json(folder / "recipe.json", {"name": v["recipe"], "targets": [], "evaluate_only": True,
@@ -58,7 +54,7 @@ def _train_one(params: dict, variant: str, replicate: str, device: str, folder: 
     runtime.seed_everything(seed)
     work = folder / "_work"
     data_yaml = training.stage_dataset(paths.CLEAN, work / "data")
-    result = training.train(init, data_yaml, params["recipes"][v["recipe"]], config.train_settings(params, variant),
+    result = training.train(init, data_yaml, params["recipes"][v["recipe"]], stageparams.train_settings(params, variant),
                             seed, device, work)
     for name in ("best", "results", "args"):
         shutil.copyfile(result[name], folder / Path(result[name]).name)
