@@ -3,18 +3,26 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 CORES ?= all
+PYTHON ?= python3
 
-.PHONY: run test setup repro clean browser profile
+.PHONY: run test test-fast lint setup repro clean browser profile lock
 
-# imagecorruptions (tests/test_imagecorruptions.py compares with it) goes in without its dependencies:
-# its opencv-python would shadow opencv-python-headless. scikit-image, the one of the others the project
-# lacks, is in the test extra.
-$(VENV)/.installed: pyproject.toml Makefile
-	python3 -m venv $(VENV)
+# Exact versions, every wheel's hash: requirements.lock, resolved by `make lock` from pyproject.toml for
+# Python 3.11-3.13 on every platform. imagecorruptions (tests/test_imagecorruptions.py compares with it)
+# goes in without its dependencies: its opencv-python would shadow opencv-python-headless.
+$(VENV)/.installed: requirements.lock pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	$(PY) -m pip install --quiet --no-deps imagecorruptions==1.1.2
 	touch $@
+
+# Re-resolve requirements.lock after a change of pyproject.toml's pins (needs the package index).
+lock:
+	$(PY) -m pip install --quiet uv==0.13.9
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --universal --generate-hashes --quiet \
+	  --output-file requirements.lock
 
 setup: $(VENV)/.installed
 
@@ -32,8 +40,20 @@ browser:
 	    (apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null)) || \
 	    echo "chromium not installed: the browser test will be skipped"; }
 
-test: setup browser
-	$(PY) -m pytest -q -rs
+# lint, then the unit tests (about a minute), then the end-to-end suite (both engines, real training).
+test: setup browser lint test-fast
+	$(PY) -m pytest -q -rs -m e2e --durations=15
+
+test-fast: setup
+	$(PY) -m pytest -q -rs -m "not e2e" --durations=10
+
+# ruff (pyflakes, import order, bugbear, pyupgrade), snakefmt, and snakemake --lint. Its one finding left
+# is "specify a conda environment or container for each rule": software comes from requirements.lock.
+lint: setup
+	ruff check .
+	snakefmt --check Snakefile workflow/rules
+	@findings=$$(snakemake --lint 2>&1 | grep '^ *\* ' | grep -v 'Specify a conda environment or container'); \
+	  if [ -n "$$findings" ]; then snakemake --lint; exit 1; fi
 
 # Where the last Snakemake run's time went, per stage (from each rule's benchmark: file).
 profile: setup

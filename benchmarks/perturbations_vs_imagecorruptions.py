@@ -78,7 +78,7 @@ def compare(name: str, corrupt, images: list[np.ndarray]) -> dict:
             fn(images[0], s, 0)
     t_theirs, d_theirs, out_theirs = run(theirs, images)
     t_ours, d_ours, out_ours = run(ours, images)
-    gap = (np.mean([np.abs(a.astype(np.int16) - b).mean() for a, b in zip(out_ours, out_theirs)])
+    gap = (np.mean([np.abs(a.astype(np.int16) - b).mean() for a, b in zip(out_ours, out_theirs, strict=True)])
            if not perturbations.CATALOGUE[name].stochastic else None)
     calls = len(images) * len(SEVERITIES)
     return {"name": name, "images": len(images), "theirs": t_theirs / calls, "ours": t_ours / calls,

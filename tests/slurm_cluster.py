@@ -261,7 +261,7 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
                          .stdout.strip(), timeout=30)
             except (RuntimeError, subprocess.TimeoutExpired):
                 pass
-        for name, proc in reversed(self._procs):
+        for _, proc in reversed(self._procs):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
                 try:

@@ -26,7 +26,8 @@ def frames():
             for s in range(1, 6):
                 r = float(min(100, s * rng.uniform(2, 20)))
                 rows.append({"variant": v, "perturbation": p, "factor": CATALOGUE[p].factor, "severity": s,
-                             "map50": 0.5, "map50_95": 0.3, "risk": r, "risk_low": r * 0.8, "risk_high": min(100, r * 1.2),
+                             "map50": 0.5, "map50_95": 0.3, "risk": r, "risk_low": r * 0.8,
+                             "risk_high": min(100, r * 1.2),
                              "n_images": 100, "replicates": 3, "x": s * 1.5, "panel": f"{p} (unit)"})
     summary = pd.DataFrame(rows)
     factors = summary.groupby(["variant", "factor"], as_index=False)[["risk", "risk_low", "risk_high", "n_images",
@@ -36,7 +37,7 @@ def frames():
     audit = pd.DataFrame([{"variant": v, "baseline": VARIANTS[0], "level": "perturbation", "name": p,
                            "factor": CATALOGUE[p].factor, "targeted": False, "difference": d, "low": d - 5,
                            "high": d + 5, "p_adjusted": 0.5, "verdict": "backfired" if d > 5 else "no effect"}
-                          for v in VARIANTS[1:] for p, d in zip(PERTURBATIONS, rng.normal(0, 10, 30))])
+                          for v in VARIANTS[1:] for p, d in zip(PERTURBATIONS, rng.normal(0, 10, 30), strict=True)])
     return summary, factors, breaking, audit
 
 

@@ -81,7 +81,8 @@ def test_replicates_and_warm_starts():
     assert stageparams.init_path(params, "mixed", "r1") == "models/yolov8n.yaml"
     assert "replicates" not in stageparams.train_settings(params, "mixed")  # not an Ultralytics argument
     # one replicate's job does not depend on how many replicates there are
-    assert stageparams.stage_params(params, "train", "mixed") == stageparams.stage_params(default_params(), "train", "mixed")
+    one = stageparams.stage_params(default_params(), "train", "mixed")
+    assert stageparams.stage_params(params, "train", "mixed") == one
     # a parent with one model (or a fixed checkpoint) seeds every replicate of its children
     params["train"]["replicates"] = 1
     params["variants"]["flips"]["train"]["replicates"] = 3
@@ -173,7 +174,8 @@ def test_snakemake_refuses_config_overrides_the_jobs_would_not_see(tmp_path):
 @pytest.mark.parametrize("spec, words", [
     ({"transform": "Normalize"}, "Normalize returns a float32 array, not a uint8 image"),
     ({"transform": "ToTensorV2"}, "ToTensorV2 returns a Tensor"),
-    ({"transform": "MaskDropout"}, "MaskDropout fails on a 160x160 training image with boxes: MaskDropout requires ['mask']"),
+    ({"transform": "MaskDropout"},
+     "MaskDropout fails on a 160x160 training image with boxes: MaskDropout requires ['mask']"),
     ({"transform": "RandomCrop", "height": 200, "width": 200}, "RandomCrop fails on a 160x160 training image"),
 ])
 def test_recipes_are_run_before_any_job_starts(tmp_path, spec, words):
@@ -192,3 +194,23 @@ def test_a_crop_that_fits_the_training_size_is_fine():
     params = default_params()
     params["recipes"]["mixed"]["albumentations"].append({"transform": "RandomCrop", "height": 128, "width": 128})
     config.validate(params)
+
+
+def test_a_params_file_that_passed_is_not_validated_again(tmp_path, monkeypatch):
+    """Snakemake plans on every invocation; validating runs every recipe (Albumentations, torch:
+    seconds), so a text that passed with this code is remembered -- and any edit validates again."""
+    path = write(tmp_path, default_params())
+    cache = tmp_path / "cache"
+    calls = []
+    real = config.validate
+    monkeypatch.setattr(config, "validate", lambda *a: calls.append(a[1]) or real(*a))
+    assert config.load(path, cache) == config.load(path, cache) == default_params()
+    assert len(calls) == 1 and len(list(cache.iterdir())) == 1
+    broken = default_params()
+    broken["train"]["epochs"] = 0
+    path = write(tmp_path, broken)
+    with pytest.raises(config.ConfigError, match="train.epochs"):
+        config.load(path, cache)
+    with pytest.raises(config.ConfigError, match="train.epochs"):  # a failure is never remembered
+        config.load(path, cache)
+    assert len(calls) == 3

@@ -17,8 +17,8 @@ def _risk(value: float, se: float = 1.0) -> dict:
 
 
 def _metrics(overall: float, blur: float, noise: float, se: float = 1.0, tests=("gaussian_blur/1",)) -> dict:
-    return {"mixed": {"risk": _risk(overall, se), "risk_by_factor": {"blur": _risk(blur, se), "noise": _risk(noise, se)},
-                      "tests": list(tests)}}
+    factors = {"blur": _risk(blur, se), "noise": _risk(noise, se)}
+    return {"mixed": {"risk": _risk(overall, se), "risk_by_factor": factors, "tests": list(tests)}}
 
 
 def _gate(tmp_path, current, baseline, *extra):

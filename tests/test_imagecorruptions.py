@@ -11,10 +11,11 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 import cv2
 import numpy as np
 import pytest
-from imagecorruptions_compat import load_imagecorruptions
 
 from augaudit import perturbations as P
 from augaudit.synthetic import make_image
+
+from imagecorruptions_compat import load_imagecorruptions
 
 try:
     imagecorruptions = load_imagecorruptions()

@@ -55,11 +55,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED
 
 from augaudit import datasets, inference, metrics, runtime
 from augaudit.stages import score
 from augaudit.stages.score import references
+
+from conftest import SHARED
 
 TOLERANCE = 0.02          # ours vs Ultralytics' val(rect=False); see the module docstring
 METRIC_TOLERANCE = 0.01   # metrics.coco_map vs Ultralytics' metric on the very same boxes

@@ -43,7 +43,8 @@ def test_iou_matrix():
 
 
 def _detections(refs, jitter=0.0):
-    rows = [(k, int(c), 0.9, *(box + jitter)) for k, (cls, xyxy) in refs.items() for c, box in zip(cls, xyxy)]
+    rows = [(k, int(c), 0.9, *(box + jitter)) for k, (cls, xyxy) in refs.items()
+            for c, box in zip(cls, xyxy, strict=True)]
     return pd.DataFrame(rows, columns=["image_id", "class_id", "score", "x1", "y1", "x2", "y2"])
 
 

@@ -284,8 +284,8 @@ def test_geometric_boxes_follow_the_pixel_warp(name):
         img, image, boxes, params, _ = _perturbed(name, severity, seed)
         warp = _pixel_warp(name, params, FRAME)
         affine = np.array_equal(warp[2], [0, 0, 1])  # the OpenCV call Albumentations makes: Affine, or Perspective
-        assert np.array_equal(cv2.warpAffine(img, warp[:2], (w, h)) if affine else cv2.warpPerspective(img, warp, (w, h)),
-                              image)
+        warped = cv2.warpAffine(img, warp[:2], (w, h)) if affine else cv2.warpPerspective(img, warp, (w, h))
+        assert np.array_equal(warped, image)
         expected = _expected_boxes(name, warp, labels, FRAME)
         assert boxes.shape == expected.shape, (severity, seed)
         assert np.allclose(_corners(boxes, FRAME), expected, rtol=0, atol=0.01), (severity, seed)
@@ -327,7 +327,7 @@ def _reference_glass_shuffle(x: np.ndarray, c: tuple, offsets: np.ndarray) -> np
     visit k takes offsets[k] where the original draws np.random.randint(-c[1], c[1], size=(2,))."""
     x_shape = x.shape
     k = 0
-    for i in range(c[2]):
+    for _ in range(c[2]):
         for h in range(x_shape[0] - c[1], c[1], -1):
             for w in range(x_shape[1] - c[1], c[1], -1):
                 dx, dy = offsets[k]

@@ -26,10 +26,11 @@ from pathlib import Path
 import psutil
 import pytest
 import yaml
-from conftest import copy_project, dead_pid, engine_env, run
 
-from augaudit.stageparams import parent_variant
 from augaudit.files import IGNORED_SUFFIXES, atomic_dir
+from augaudit.stageparams import parent_variant
+
+from conftest import copy_project, dead_pid, engine_env, run
 
 e2e = pytest.mark.e2e  # every test here but the first runs the engines
 

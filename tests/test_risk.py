@@ -103,7 +103,7 @@ def _per_image(clean_f1: list[float], test_f1: list[float], replicates: int = 2,
     """A score table: every image under `clean` and one perturbation of the `blur` factor."""
     rows = []
     for r in range(replicates):
-        for i, (c, t) in enumerate(zip(clean_f1, test_f1)):
+        for i, (c, t) in enumerate(zip(clean_f1, test_f1, strict=True)):
             rows.append({"image_id": f"im{i:03d}", "replicate": f"r{r}", "test": "clean", "perturbation": "clean",
                          "factor": "clean", "severity": 0, "f1": c, "broken": False})
             rows.append({"image_id": f"im{i:03d}", "replicate": f"r{r}", "test": "gaussian_blur/1",

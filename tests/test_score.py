@@ -17,7 +17,7 @@ def clean_set(tmp_path):
 
 
 def _detections(refs):
-    rows = [(k, int(c), 0.9, *box) for k, (cls, xyxy) in refs.items() for c, box in zip(cls, xyxy)]
+    rows = [(k, int(c), 0.9, *box) for k, (cls, xyxy) in refs.items() for c, box in zip(cls, xyxy, strict=True)]
     return pd.DataFrame(rows, columns=["image_id", "class_id", "score", "x1", "y1", "x2", "y2"])
 
 

@@ -13,9 +13,11 @@ import jsonschema
 import yaml
 
 from augaudit import yamlfile
+from augaudit.files import hash_sources, sha256_bytes, write_text
 from augaudit.stageparams import parent_variant, replicates, train_settings
 
-SCHEMA_PATH = Path(__file__).parent / "schemas" / "params.schema.yaml"
+PACKAGE = Path(__file__).parent
+SCHEMA_PATH = PACKAGE / "schemas" / "params.schema.yaml"
 
 
 class ConfigError(ValueError):
@@ -148,8 +150,13 @@ def _check_references(params: dict, source: str, text: str) -> None:
         raise _fail(source, text, ["compare", "zones"], "yellow must be below red")
 
 
-def load(path: str | Path = "params.yaml") -> dict:
-    """Read and validate a params file (strict safe YAML: never executes anything, see yamlfile)."""
+def load(path: str | Path = "params.yaml", cache: Path | None = None) -> dict:
+    """Read and validate a params file (strict safe YAML: never executes anything, see yamlfile).
+
+    With `cache` (a folder), a file whose text already passed with this very code is not validated
+    again: validation runs every recipe and builds the perturbation catalogue, which imports
+    Albumentations and torch (seconds), and Snakemake plans on every invocation.
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: params file not found")
@@ -160,4 +167,10 @@ def load(path: str | Path = "params.yaml") -> dict:
         raise ConfigError(str(e)) from None
     if not isinstance(params, dict):
         raise ConfigError(f"{path}: expected a mapping of parameters at the top level")
-    return validate(params, str(path), text)
+    passed = cache / f"valid-{sha256_bytes(text.encode() + hash_sources(PACKAGE).encode())[:32]}" if cache else None
+    if passed is not None and passed.is_file():
+        return params
+    validate(params, str(path), text)
+    if passed is not None:
+        write_text(passed, "")
+    return params

@@ -79,7 +79,8 @@ def _stale_siblings(final: Path) -> list[Path]:
     """What a killed writer of `final` left beside it: its temp folders (`.<name>.<pid>.XXXXXXXX.tmp`)
     and the previous output it parked while renaming (`.<name>.old-<pid>.XXXXXXXX`) -- only those of writers
     that are no longer running, so two runs of one stage side by side never delete each other's work."""
-    pattern = re.compile(rf"\.{re.escape(final.name)}\.(?:(?:(\d+)\.)?[a-z0-9_]{{8}}\.tmp|old-(\d+)(?:\.[a-z0-9_]{{8}})?)")
+    name = re.escape(final.name)
+    pattern = re.compile(rf"\.{name}\.(?:(?:(\d+)\.)?[a-z0-9_]{{8}}\.tmp|old-(\d+)(?:\.[a-z0-9_]{{8}})?)")
     stale = []
     for p in final.parent.iterdir():
         m = pattern.fullmatch(p.name)
@@ -143,4 +144,13 @@ def hash_path(path: str | Path) -> str:
     h = hashlib.sha256()
     for f in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.endswith(IGNORED_SUFFIXES)):
         h.update(f"{f.relative_to(path).as_posix()}\0{sha256_file(f)}\n".encode())
+    return h.hexdigest()
+
+
+def hash_sources(folder: str | Path) -> str:
+    """sha256 of a source tree's .py and .yaml files (relative path and content), caches left out."""
+    folder = Path(folder)
+    h = hashlib.sha256()
+    for f in sorted(p for p in folder.rglob("*") if p.suffix in {".py", ".yaml"} and "__pycache__" not in p.parts):
+        h.update(f"{f.relative_to(folder).as_posix()}\0{sha256_file(f)}\n".encode())
     return h.hexdigest()

@@ -82,7 +82,7 @@ def compare(current: dict, baseline: dict, tolerance: float, alpha: float) -> li
             change, p = _rise(now, before)
             rows.append({"variant": variant, "scope": scope, "baseline": before["risk"], "current": now["risk"],
                          "change": change, "p": p})
-    for row, p in zip(rows, adjust([r["p"] for r in rows], "holm")):
+    for row, p in zip(rows, adjust([r["p"] for r in rows], "holm"), strict=True):
         row["p_adjusted"] = p
         above, significant = row["change"] > tolerance, p < alpha
         row["status"] = ("REGRESSED" if above and significant else

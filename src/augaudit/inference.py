@@ -27,7 +27,7 @@ def predict(model, images: list[Path], settings: dict, device: str) -> pd.DataFr
         results = model.predict(chunk, imgsz=settings["imgsz"], conf=settings["conf"], iou=settings["iou"],
                                 max_det=settings["max_det"], device=device, batch=len(chunk), verbose=False,
                                 rect=False, quantize=16 if settings.get("half") and device != "cpu" else None)
-        for path, r in zip(chunk, results):
+        for path, r in zip(chunk, results, strict=True):
             data = r.boxes.data.float().cpu().numpy()  # x1, y1, x2, y2, score, class per row
             ids += [Path(path).stem] * len(data)
             columns.append(data)

@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 
 from augaudit import __version__
-from augaudit.files import hash_path, sha256_file, write_json
+from augaudit.files import hash_path, hash_sources, write_json
 
 PACKAGES = ("torch", "torchvision", "ultralytics-opencv-headless", "albumentations", "numpy",
             "opencv-python-headless", "pandas", "faster-coco-eval", "snakemake", "dvc", "altair")
@@ -25,13 +25,7 @@ _SRC = Path(__file__).resolve().parent
 @cache
 def code_version() -> dict:
     """augaudit's version, source hash and (when available) git commit and dirty flag."""
-    files = sorted(p for p in _SRC.rglob("*") if p.suffix in {".py", ".yaml"} and "__pycache__" not in p.parts)
-    import hashlib
-
-    h = hashlib.sha256()
-    for f in files:
-        h.update(f"{f.relative_to(_SRC).as_posix()}\0{sha256_file(f)}\n".encode())
-    out = {"augaudit": __version__, "source_sha256": h.hexdigest()}
+    out = {"augaudit": __version__, "source_sha256": hash_sources(_SRC)}
     try:
         git = ["git", "-C", str(_SRC)]
         out["git_commit"] = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True,

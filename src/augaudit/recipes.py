@@ -70,7 +70,7 @@ def check_runs(transform: A.BasicTransform, imgsz: int) -> None:
                              "(Ultralytics scales and converts images itself)")
         if result.ndim != 3 or result.shape[2] != 3:
             raise ValueError(f"returns an image of shape {result.shape}; training needs height x width x 3")
-        if spatial and len(out["bboxes"]) and not np.all((np.asarray(out["bboxes"])[:, 2:] > 0)):
+        if spatial and len(out["bboxes"]) and not np.all(np.asarray(out["bboxes"])[:, 2:] > 0):
             raise ValueError("returns boxes with no area")
 
 

@@ -19,6 +19,7 @@ Definitions (docs/risk.md has worked examples and the references):
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -81,7 +82,7 @@ def estimate(arm: np.ndarray, baseline: np.ndarray | None = None, fixed: tuple[b
     if n > 1:
         terms.append((per_image.var(ddof=1) / n, n - 1))
     covered = True
-    for a, is_fixed in zip(arms, fixed):
+    for a, is_fixed in zip(arms, fixed, strict=False):  # one arm, or two
         k = a.shape[1]
         if k > 1:
             terms.append((a.mean(axis=0).var(ddof=1) / k, k - 1))
@@ -139,8 +140,7 @@ def breaking_point(values: list[float], risks: list[float], zone: float) -> floa
     `values` are the ladder values of the tests in severity order, preceded by the clean value (risk
     0 by definition): a ladder already in the zone at its first level breaks between clean and it.
     """
-    ys = [0.0, *risks]
-    for (x0, y0), (x1, y1) in zip(zip(values, ys), zip(values[1:], ys[1:])):
+    for (x0, y0), (x1, y1) in itertools.pairwise(zip(values, [0.0, *risks], strict=True)):
         if y1 >= zone:
             return float(x1) if y1 == y0 else float(x0 + (zone - y0) * (x1 - x0) / (y1 - y0))
     return None

@@ -1,9 +1,11 @@
 # Shared helpers: each stage's code files (computed from its imports, as dvc.yaml lists them) and params.
+from augaudit import paths
 from augaudit.graph import code_files
 from augaudit.stageparams import init_path, replicate_names, stage_params
 
 VARIANTS = list(config["variants"])
 PERTURBATIONS = list(config["perturbations"])
+
 
 wildcard_constraints:
     variant="[a-z][a-z0-9_]*",

@@ -2,16 +2,17 @@ rule prepare:
     input:
         code=code_files("prepare"),
         # a user's dataset: its folder, so changed files re-run prepare (DVC: see README)
-        source=lambda wc: [] if config["dataset"]["source"] == "synthetic"
-        else [str(Path(config["dataset"]["source"]).parent)],
+        source=lambda wc: (
+            [] if config["dataset"]["source"] == "synthetic" else [str(Path(config["dataset"]["source"]).parent)]
+        ),
     output:
         directory("data/clean"),
-    params:
-        stage=lambda wc: stage_params(config, "prepare"),
-    benchmark:
-        "logs/benchmark/prepare.tsv"
     log:
         "logs/prepare.log",
+    benchmark:
+        "logs/benchmark/prepare.tsv"
+    params:
+        stage=lambda wc: stage_params(config, "prepare"),
     shell:
         "python scripts/prepare.py > {log} 2>&1"
 
@@ -22,9 +23,9 @@ rule check:
         data="data/clean",
     output:
         "results/check/data_check.json",
-    benchmark:
-        "logs/benchmark/check.tsv"
     log:
         "logs/check.log",
+    benchmark:
+        "logs/benchmark/check.tsv"
     shell:
         "python scripts/check.py > {log} 2>&1"

@@ -1,20 +1,16 @@
-def test_data(wc):
-    return "data/clean" if wc.perturbation == "clean" else f"data/perturbed/{wc.perturbation}"
-
-
 rule predict:
     input:
         code=code_files("predict"),
         models=lambda wc: models(wc.variant),
-        data=test_data,
+        data=lambda wc: str(paths.test_dir(wc.perturbation)),
     output:
         directory("results/predictions/{variant}/{perturbation}"),
-    params:
-        stage=lambda wc: stage_params(config, "predict"),
-    benchmark:
-        "logs/benchmark/predict/{variant}/{perturbation}.tsv"
     log:
         "logs/predict/{variant}/{perturbation}.log",
+    benchmark:
+        "logs/benchmark/predict/{variant}/{perturbation}.tsv"
+    params:
+        stage=lambda wc: stage_params(config, "predict"),
     shell:
         "python scripts/predict.py --variant {wildcards.variant} --perturbation {wildcards.perturbation} > {log} 2>&1"
 
@@ -27,12 +23,12 @@ rule score:
         perturbed=expand("data/perturbed/{perturbation}", perturbation=PERTURBATIONS),
     output:
         directory("results/scores/{variant}"),
-    params:
-        stage=lambda wc: stage_params(config, "score"),
-    benchmark:
-        "logs/benchmark/score/{variant}.tsv"
     log:
         "logs/score/{variant}.log",
+    benchmark:
+        "logs/benchmark/score/{variant}.tsv"
+    params:
+        stage=lambda wc: stage_params(config, "score"),
     shell:
         "python scripts/score.py --variant {wildcards.variant} > {log} 2>&1"
 
@@ -43,11 +39,11 @@ rule compare:
         scores=expand("results/scores/{variant}", variant=VARIANTS),
     output:
         directory("results/summary"),
-    params:
-        stage=lambda wc: stage_params(config, "compare"),
-    benchmark:
-        "logs/benchmark/compare.tsv"
     log:
         "logs/compare.log",
+    benchmark:
+        "logs/benchmark/compare.tsv"
+    params:
+        stage=lambda wc: stage_params(config, "compare"),
     shell:
         "python scripts/compare.py > {log} 2>&1"

@@ -5,12 +5,12 @@ rule perturb:
         check="results/check/data_check.json",
     output:
         directory("data/perturbed/{perturbation}"),
-    params:
-        stage=lambda wc: stage_params(config, "perturb", wc.perturbation),
-    threads: lambda wc: workflow.cores  # deferred: `snakemake --unlock` and friends need no --cores
-    benchmark:
-        "logs/benchmark/perturb/{perturbation}.tsv"
     log:
         "logs/perturb/{perturbation}.log",
+    benchmark:
+        "logs/benchmark/perturb/{perturbation}.tsv"
+    threads: lambda wc: workflow.cores  # deferred: `snakemake --unlock` and friends need no --cores
+    params:
+        stage=lambda wc: stage_params(config, "perturb", wc.perturbation),
     shell:
         "python scripts/perturb.py --perturbation {wildcards.perturbation} > {log} 2>&1"

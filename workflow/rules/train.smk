@@ -9,12 +9,12 @@ rule train:
         recipe="results/models/{variant}/{replicate}/recipe.json",
         log="results/models/{variant}/{replicate}/train.log",
         provenance="results/models/{variant}/{replicate}/provenance.json",
-    params:
-        stage=lambda wc: stage_params(config, "train", wc.variant),
-    threads: lambda wc: workflow.cores  # deferred: `snakemake --unlock` and friends need no --cores
-    benchmark:
-        "logs/benchmark/train/{variant}/{replicate}.tsv"
     log:
         "logs/train/{variant}/{replicate}.log",
+    benchmark:
+        "logs/benchmark/train/{variant}/{replicate}.tsv"
+    threads: lambda wc: workflow.cores  # deferred: `snakemake --unlock` and friends need no --cores
+    params:
+        stage=lambda wc: stage_params(config, "train", wc.variant),
     shell:
         "python scripts/train.py --variant {wildcards.variant} --replicate {wildcards.replicate} > {log} 2>&1"

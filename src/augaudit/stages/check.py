@@ -18,6 +18,7 @@ from augaudit import datasets, provenance, stageparams
 from augaudit.files import atomic_dir, write_json
 from augaudit.paths import CHECK, CLEAN
 
+
 def check_image(path: Path) -> tuple[int, int]:
     """The image's size as displayed; a file that does not decode fully is an error naming it."""
     try:

@@ -29,6 +29,12 @@ def _load(variant: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
             json.loads((folder / "metrics.json").read_text())["tests"])
 
 
+def _mean_of(values: list[float]) -> float:
+    """The mean of the values that are not NaN (a slice absent from a test has no mAP there)."""
+    v = np.asarray(values, float)
+    return float(np.nanmean(v)) if np.any(~np.isnan(v)) else float("nan")
+
+
 def _mean_sd(values: list[float]) -> tuple[float, float]:
     v = np.asarray(values, float)
     return float(np.nanmean(v)), float(np.nanstd(v, ddof=1)) if np.sum(~np.isnan(v)) > 1 else 0.0
@@ -53,15 +59,12 @@ def slice_rows(variant: str, per_slice: pd.DataFrame, test_metrics: dict, confid
     for key, group in perturbed.groupby("slice", sort=True):
         kind, name = key.split(":", 1)
         field = "by_class" if kind == "class" else "by_size"
-
-        def mean(metric: str, clean: bool) -> float:
-            values = [m[t][field].get(name, {}).get(metric, np.nan) for m in test_metrics.values() for t in m
-                      if (t == "clean") == clean]
-            return float(np.nanmean(values)) if np.any(~np.isnan(values)) else float("nan")
-
-        rows.append({"variant": variant, "slice": key, "map50_clean": mean("map50", True),
-                     "map50_95_clean": mean("map50_95", True), "map50_perturbed": mean("map50", False),
-                     "map50_95_perturbed": mean("map50_95", False), **risk.group_risk(group, confidence)})
+        maps = {(metric, clean): _mean_of([m[t][field].get(name, {}).get(metric, np.nan) for m in test_metrics.values()
+                                           for t in m if (t == "clean") == clean])
+                for metric in ("map50", "map50_95") for clean in (True, False)}
+        rows.append({"variant": variant, "slice": key, "map50_clean": maps["map50", True],
+                     "map50_95_clean": maps["map50_95", True], "map50_perturbed": maps["map50", False],
+                     "map50_95_perturbed": maps["map50_95", False], **risk.group_risk(group, confidence)})
     return rows
 
 
@@ -174,12 +177,11 @@ def audit(params: dict, tables: dict[str, pd.DataFrame], overall: dict) -> dict:
         clean_change = overall[variant]["map50_clean"] - overall[base]["map50_clean"]
         fixed = (bool(spec.get("evaluate_only")), bool(params["variants"][base].get("evaluate_only")))
 
-        def on_support(table: pd.DataFrame) -> pd.DataFrame:
-            return table[(table["test"] != "clean") & table["image_id"].isin(support)]
-
-        family = _family(params, variant, on_support(tables[variant]), on_support(tables[base]), fixed,
-                         clean_change) if len(support) else []
-        for row, p in zip(family, risk.adjust([r["p_value"] for r in family], c["multiplicity"])):
+        mine, theirs = (t[(t["test"] != "clean") & t["image_id"].isin(support)]
+                        for t in (tables[variant], tables[base]))
+        family = _family(params, variant, mine, theirs, fixed, clean_change) if len(support) else []
+        adjusted = risk.adjust([r["p_value"] for r in family], c["multiplicity"])
+        for row, p in zip(family, adjusted, strict=True):
             row["p_adjusted"] = p
             row["verdict"] = risk.verdict(row["difference"], p, alpha, clean_change, c["clean_tolerance"])
         provisional = any(r["provisional"] for r in family) or not family
@@ -209,7 +211,7 @@ def _note(k: int, kb: int, fixed: tuple[bool, bool], family: int, multiplicity: 
     arms = []
     for name, n, is_fixed in (("variant", k, fixed[0]), ("baseline", kb, fixed[1])):
         arms.append(f"{name}: fixed checkpoint" if is_fixed else f"{name}: {n} replicate{'s' * (n != 1)}")
-    covered = all(n > 1 or f for n, f in zip((k, kb), fixed))
+    covered = all(n > 1 or f for n, f in zip((k, kb), fixed, strict=True))
     seeds = ("intervals cover image and training-seed variation" if covered else
              "seed variation is NOT covered (one replicate): verdicts are provisional and describe these two "
              "trained models, not the recipe; train.replicates >= 2 (3 or more) makes them verdicts on the recipe")

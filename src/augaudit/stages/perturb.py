@@ -49,6 +49,14 @@ def _map(jobs: list[tuple], workers: int) -> list[tuple[dict, list[list]]]:
         return list(pool.imap(_one, jobs, chunksize=CHUNK))
 
 
+def _write_csv(path: Path, header: list[str], rows) -> None:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    write_text(path, buf.getvalue())
+
+
 def run(params: dict, name: str, workers: int | None = None) -> Path:
     spec = params["perturbations"][name]
     ladder = spec.get("ladder")
@@ -65,18 +73,11 @@ def run(params: dict, name: str, workers: int | None = None) -> Path:
             jobs += [(name, severity, ladder, perturbations.image_seed(params["seed"], name, severity, im.stem), im,
                       tmp / str(severity)) for im in images]
         results = _map(jobs, workers or THREADS)
-        rows = [row for row, _ in results]
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        write_text(tmp / "manifest.csv", buf.getvalue())
+        header = list(results[0][0])
+        _write_csv(tmp / "manifest.csv", header, ([row[k] for k in header] for row, _ in results))
         for severity in spec["severities"]:
-            buf = io.StringIO()
-            writer = csv.writer(buf, lineterminator="\n")
-            writer.writerow(BOX_COLUMNS)
-            writer.writerows(b for row, boxes in results if row["severity"] == severity for b in boxes)
-            write_text(tmp / str(severity) / "boxes.csv", buf.getvalue())
+            _write_csv(tmp / str(severity) / "boxes.csv", BOX_COLUMNS,
+                       (b for row, boxes in results if row["severity"] == severity for b in boxes))
         values = {s: perturbations.ladder_value(name, s, ladder) for s in spec["severities"]}
         provenance.write(tmp, "perturb", {"clean": source}, stageparams.stage_params(params, "perturb", name),
                          params["seed"], extra={"factor": perturbations.CATALOGUE[name].factor,

@@ -66,7 +66,7 @@ def _factor_rows(audit: dict, variant: str) -> list[dict]:
     return [r for r in audit["rows"] if r["variant"] == variant and r["level"] == "factor"]
 
 
-def findings(metrics: dict, audit: dict, params: dict) -> list[str]:
+def findings(metrics: dict, audit: dict) -> list[str]:
     """One sentence per variant: what it was meant to protect against, what it did, how sure we are."""
     lines = []
     for variant, m in metrics.items():
@@ -97,9 +97,9 @@ def findings(metrics: dict, audit: dict, params: dict) -> list[str]:
         other = ("; elsewhere " + "; ".join(elsewhere)) if elsewhere else "; no other factor changed"
         change = a["map50_clean_change"]
         sure = "provisional — " if a["provisional"] else ""
-        lines.append(f"<b>{html.escape(variant)}</b> (recipe {html.escape(a['recipe'])}, vs {html.escape(a['baseline'])}, "
-                     f"{aim}): {sure}{html.escape(what + other)}. Clean mAP50 {'+' if change > 0 else ''}"
-                     f"{number(change, 3)} ({clean}). How sure: {html.escape(a['note'])}; "
+        lines.append(f"<b>{html.escape(variant)}</b> (recipe {html.escape(a['recipe'])}, vs "
+                     f"{html.escape(a['baseline'])}, {aim}): {sure}{html.escape(what + other)}. Clean mAP50 "
+                     f"{'+' if change > 0 else ''}{number(change, 3)} ({clean}). How sure: {html.escape(a['note'])}; "
                      f"{number(100 * audit['method']['confidence'], 0)} % intervals on {a['n_images']} images both "
                      f"variants can break.")
     return lines
@@ -111,10 +111,10 @@ def _metrics_frame(metrics: dict) -> pd.DataFrame:
     rows = []
     for variant, m in metrics.items():
         k = m["replicates"]
-        sd = (lambda key: f" ± {number(m[key], 3)}") if k > 1 else (lambda key: "")
+        sd = {key: f" ± {number(m[key], 3)}" if k > 1 else "" for key in ("map50_clean_sd", "map_clean_sd")}
         row = {"variant": variant, "replicates": k,
-               "clean mAP50": number(m["map50_clean"], 3) + sd("map50_clean_sd"),
-               "clean mAP50-95": number(m["map_clean"], 3) + sd("map_clean_sd")}
+               "clean mAP50": number(m["map50_clean"], 3) + sd["map50_clean_sd"],
+               "clean mAP50-95": number(m["map_clean"], 3) + sd["map_clean_sd"]}
         if "mPC" in m:
             row.update({"mPC (COCO-C)": number(m["mPC"], 3), "rPC": number(m["rPC"], 3)})
         row.update({"mP (tests run)": number(m["mP_tested"], 3), "rP (tests run)": number(m["rP_tested"], 3),
@@ -198,7 +198,7 @@ def curve_frames(summary: pd.DataFrame, metrics: dict, params: dict) -> tuple[pd
         axis = perturbations.ladder_axis(name, severities, params["perturbations"][name].get("ladder"))
         unit, xs = axis if axis is not None else ("severity", [0.0, *map(float, severities)])
         panel = f"{name} ({unit})"
-        x_of = dict(zip([0, *severities], xs))
+        x_of = dict(zip([0, *severities], xs, strict=True))
         for variant, gv in g.groupby("variant", sort=False):
             clean = gv.iloc[0].to_dict() | {"severity": 0, "risk": 0.0, "risk_low": 0.0, "risk_high": 0.0,
                                              "map50": math.nan}
@@ -291,7 +291,7 @@ def run(params: dict) -> Path:
             f"</p><div class=gallery>{_png_tag(_test_sets_sheet(params), 'test sets')}</div>"
     confidence = params["compare"]["confidence"]
     head = STYLE + "<h1>augaudit report</h1><h2>Findings</h2><ul class=findings>" \
-        + "".join(f"<li>{line}</li>" for line in findings(metrics, audit, params)) + "</ul>" \
+        + "".join(f"<li>{line}</li>" for line in findings(metrics, audit)) + "</ul>" \
         + f"<p>Risk = percent of images whose F1 dropped by at least {params['score']['break_drop']} under a " \
           f"test. Intervals are {confidence:.0%}, covering the test images and, where a variant has two or more " \
           "replicates, the training seeds; audit verdicts are controlled over each variant's comparisons " \

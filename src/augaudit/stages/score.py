@@ -169,10 +169,9 @@ def run(params: dict, variant: str) -> Path:
                 clean[replicate]["slice_f1"] = slices.set_index(["image_id", "slice"])["f1"]
             frame["broken"] = risk.broken(frame["f1"].to_numpy(),
                                           clean[replicate]["f1"].reindex(frame["image_id"]).to_numpy(), s["break_drop"])
-            slices["broken"] = risk.broken(
-                slices["f1"].to_numpy(),
-                clean[replicate]["slice_f1"].reindex(pd.MultiIndex.from_frame(slices[["image_id", "slice"]])).to_numpy(),
-                s["break_drop"])
+            keys = pd.MultiIndex.from_frame(slices[["image_id", "slice"]])
+            slices["broken"] = risk.broken(slices["f1"].to_numpy(),
+                                           clean[replicate]["slice_f1"].reindex(keys).to_numpy(), s["break_drop"])
             frames.append(_label(frame, variant, replicate, test, name, severity))
             slice_frames.append(_label(slices, variant, replicate, test, name, severity))
             m = metrics.coco_map(refs, sizes, detections, list(range(len(names))), ignored)

@@ -54,8 +54,8 @@ def _train_one(params: dict, variant: str, replicate: str, device: str, folder: 
     runtime.seed_everything(seed)
     work = folder / "_work"
     data_yaml = training.stage_dataset(paths.CLEAN, work / "data")
-    result = training.train(init, data_yaml, params["recipes"][v["recipe"]], stageparams.train_settings(params, variant),
-                            seed, device, work)
+    settings = stageparams.train_settings(params, variant)
+    result = training.train(init, data_yaml, params["recipes"][v["recipe"]], settings, seed, device, work)
     for name in ("best", "results", "args"):
         shutil.copyfile(result[name], folder / Path(result[name]).name)
     write_json(folder / "recipe.json", {"name": v["recipe"], "targets": params["recipes"][v["recipe"]]["targets"],
