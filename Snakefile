@@ -1,19 +1,19 @@
 # augaudit workflow: snakemake --cores all   (the same stages as dvc.yaml; see README)
-from pathlib import Path
-
 from snakemake.exceptions import WorkflowError
 
 from augaudit import config as params_file
+from augaudit.runtime import config_dir
 
 
 configfile: "params.yaml"
 
 
 # Checked once by the main process (cluster job steps, remote_exec, re-parse this file per job and skip
-# it); a params.yaml that already passed with this code is not validated again (.config/augaudit).
+# it); a params.yaml that already passed with this code is not validated again (.config/augaudit), by
+# this or by the jobs.
 if not workflow.remote_exec:
     try:
-        strict = params_file.load("params.yaml", Path(".config/augaudit"))  # duplicate keys, aliases, NaN...
+        strict = params_file.load("params.yaml", config_dir() / "augaudit")  # duplicate keys, aliases, NaN...
     except params_file.ConfigError as e:
         raise WorkflowError(str(e)) from None
     if strict != config:  # every job reads params.yaml itself: a plan from other values would lie

@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from augaudit import config, stageparams
+from augaudit import config, runtime, stageparams
 from augaudit.datasets import DatasetError
 
 
@@ -26,7 +26,7 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 def main(args: argparse.Namespace, run: Callable[[dict], object]) -> None:
     try:
-        params = config.load(args.params)
+        params = config.load(args.params, runtime.config_dir() / "augaudit")  # as the Snakefile left it
         run(params)
     except (config.ConfigError, DatasetError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)

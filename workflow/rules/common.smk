@@ -1,4 +1,6 @@
 # Shared helpers: each stage's code files (computed from its imports, as dvc.yaml lists them) and params.
+from pathlib import Path
+
 from augaudit import paths
 from augaudit.graph import code_files
 from augaudit.stageparams import init_path, replicate_names, stage_params
