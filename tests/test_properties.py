@@ -1,0 +1,116 @@
+"""Property-based bad input (hypothesis): whatever a params file or a label file holds, the answer is
+either a one-line error naming the file and the key or line, or a valid result — never a traceback,
+never a value that passes and breaks something later."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from augaudit import config, datasets
+
+from conftest import default_params
+
+# values a hand-edited YAML file can hold where a number, a name or a list belongs
+VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**12, 10**12),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12),
+    st.sampled_from(["evil\n", "auto", "", "-1", "1e309", "results/models/ghost"]),
+    st.lists(st.integers(-3, 9), max_size=4), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
+
+
+def _paths(node, prefix=()):
+    """Every key path in the params tree (mapping keys and list indices)."""
+    yield prefix
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, child in items:
+        yield from _paths(child, (*prefix, key))
+
+
+PATHS = [p for p in _paths(default_params()) if p]
+
+
+def _set(tree, path, value):
+    node = tree
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+
+
+def _get(tree, path):
+    for key in path:
+        tree = tree[key]
+    return tree
+
+
+def _confusions(value) -> list:
+    """Values a hand edit puts where `value` was: the same thing in another type or shape."""
+    if isinstance(value, bool):
+        return [int(value), str(value).lower(), None]
+    if isinstance(value, int):
+        return [float(value), value + 0.5, -value - 1, str(value), [value], True, 10**18]
+    if isinstance(value, float):
+        return [math.nan, math.inf, -math.inf, str(value), int(value), -value, 0.0]
+    if isinstance(value, str):
+        return [value + "\n", "", value.upper(), 3, [value]]
+    if isinstance(value, list):
+        return [[], [*value, *value], [1.5], value[:1] if value else [None], {}]
+    return [{}, None, [], "x"]
+
+
+EDITS = st.sampled_from(PATHS).flatmap(
+    lambda p: st.tuples(st.just(p), st.one_of(st.sampled_from(_confusions(_get(default_params(), p))), VALUES)))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edit=EDITS, rename=st.sampled_from([None, "variants", "recipes", "perturbations"]))
+def test_any_value_anywhere_in_params_is_valid_or_one_line_naming_the_key(tmp_path_factory, edit, rename):
+    params = copy.deepcopy(default_params())
+    path, value = edit
+    _set(params, path, value)
+    if rename and isinstance(params.get(rename), dict) and params[rename]:  # a name with a trailing newline
+        first = next(iter(params[rename]))
+        params[rename][first + "\n"] = params[rename].pop(first)
+    file = tmp_path_factory.mktemp("p") / "params.yaml"
+    file.write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+    try:
+        loaded = config.load(file)
+    except config.ConfigError as e:
+        message = str(e)
+        assert "\n" not in message and message.startswith(str(file)), message
+        return
+    # accepted: then every number in it is finite and every integer field an integer
+    for p in _paths(loaded):
+        leaf = loaded
+        for key in p:
+            leaf = leaf[key]
+        if isinstance(leaf, float):
+            assert math.isfinite(leaf), (p, leaf)
+    assert isinstance(loaded["train"]["epochs"], int) and isinstance(loaded["predict"]["batch"], int)
+    assert all(isinstance(s, int) for p in loaded["perturbations"].values() for s in p["severities"])
+
+
+TOKENS = st.one_of(st.integers(-5, 12).map(str), st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                   st.sampled_from(["nan", "inf", "-inf", "1e400", "0.5", "cat", "", "0x1"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(st.lists(TOKENS, min_size=0, max_size=7).map(" ".join), max_size=5))
+def test_any_label_file_reads_as_finite_boxes_or_fails_naming_file_and_line(tmp_path_factory, lines):
+    label = tmp_path_factory.mktemp("l") / "x.txt"
+    label.write_text("\n".join(lines) + "\n")
+    try:
+        boxes = datasets.read_labels(label)
+    except datasets.DatasetError as e:
+        message = str(e)
+        assert "\n" not in message and message.startswith(f"{label}:"), message
+        return
+    assert boxes.shape[1] == 5 and np.isfinite(boxes).all()
+    assert (boxes[:, 0] >= 0).all() and (boxes[:, 0] == np.round(boxes[:, 0])).all()
+    assert len(boxes) == sum(bool(line.strip()) for line in lines)
