@@ -252,3 +252,34 @@ def test_an_unexpected_error_ends_in_one_line_naming_the_stage(project):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: score --variant mixed: unexpected ") and "(traceback above)" in last
     assert "Traceback (most recent call last)" in result.stderr
+
+
+@pytest.mark.parametrize("text, words", [
+    ("names: 80\ntrain: images/train\n", "names: expected a list of class names"),
+    ("names: {0: a, 2: b}\ntrain: images/train\n", "names: expected a list of class names"),
+    ("names: [a, b]\ntrain: [images/train, more/train]\n", "train: expected one folder"),
+])
+def test_data_yaml_shapes_that_are_not_a_dataset(project, text, words):
+    root, params = project
+    (root / "user/data.yaml").write_text(text)
+    _prepare_fails(root, params, words)
+
+
+def test_data_yaml_that_is_not_text(project):
+    root, params = project
+    (root / "user/data.yaml").write_bytes(b"\xff\xd8\xff\xe0 a JPEG")
+    _prepare_fails(root, params, "not a text file")
+
+
+def test_an_image_header_of_30000_by_30000(project):
+    """A PNG whose header claims 900 megapixels: refused by check naming the file (before: a traceback)."""
+    import struct
+    import zlib
+
+    root, params = project
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0)
+    image = next((root / "user/images/test").glob("test_00000.*"))
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+    _check_fails(root, params, "corrupt or unreadable image")

@@ -45,11 +45,18 @@ def read_data_yaml(path: str | Path) -> dict:
         raise DatasetError(str(e)) from None
     if not isinstance(data, dict) or "names" not in data:
         raise DatasetError(f"{path}: expected a mapping with a 'names' key")
+    for key in ("path", "train", "val", "test"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise DatasetError(f"{path}: {key}: expected one folder (a string), got {data[key]!r}"[:300])
     root = Path(data.get("path") or ".")  # no `path:` (or a relative one): next to the yaml, as Ultralytics does
     if not root.is_absolute():
         root = (path.parent / root).resolve()
     names = data["names"]
-    names = [names[k] for k in sorted(names)] if isinstance(names, dict) else list(names)
+    if isinstance(names, dict) and all(isinstance(k, int) for k in names) and sorted(names) == list(range(len(names))):
+        names = [names[k] for k in sorted(names)]
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+        raise DatasetError(f"{path}: names: expected a list of class names or a mapping 0..n-1 -> name, "
+                           f"got {names!r}"[:300])
     splits = {}
     for split in ("train", "val", "test"):
         if data.get(split):

@@ -25,7 +25,7 @@ def check_image(path: Path) -> tuple[int, int]:
         with Image.open(path) as im:
             im.load()
         return datasets.image_size(path)
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as e:
         raise datasets.DatasetError(f"{path}: corrupt or unreadable image ({e})") from None
 
 
