@@ -94,7 +94,7 @@ def findings(metrics: dict, audit: dict) -> list[str]:
                      for r in rows if r["name"] not in targets and r["verdict"] != "no effect"]
         aim = f"meant to protect against {', '.join(targets)}" if targets else "targets no factor"
         what = "; ".join(said) if said else "no targeted factor to judge"
-        other = ("; elsewhere " + "; ".join(elsewhere)) if elsewhere else "; no other factor changed"
+        other = ("; elsewhere " + "; ".join(elsewhere)) if elsewhere else "; no significant change elsewhere"
         change = a["map50_clean_change"]
         sure = "provisional — " if a["provisional"] else ""
         lines.append(f"<b>{html.escape(variant)}</b> (recipe {html.escape(a['recipe'])}, vs "
