@@ -149,7 +149,10 @@ def test_snakemake_report_includes_the_figures(snakemake_run, tmp_path):
     project = copy_project(snakemake_run, tmp_path / "p")
     run(["snakemake", "--report", "report.html"], project)
     page = (project / "report.html").read_text(errors="replace")
-    for figure in ("risk_by_factor", "risk_vs_severity", "map_vs_risk", "audit", "slices"):
+    figures = {p.stem for p in (project / "results/report/figures").glob("*.png")}
+    # the audit heatmap exists when some image can break under both variants; the tiny models find nothing
+    assert {"risk_by_factor", "risk_vs_severity", "map_vs_risk", "slices"} <= figures
+    for figure in figures:
         assert f"{figure}.png" in page, figure
 
 

@@ -68,7 +68,7 @@ EDITS = st.sampled_from(PATHS).flatmap(
     lambda p: st.tuples(st.just(p), st.one_of(st.sampled_from(_confusions(_get(default_params(), p))), VALUES)))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edit=EDITS, rename=st.sampled_from([None, "variants", "recipes", "perturbations"]))
 def test_any_value_anywhere_in_params_is_valid_or_one_line_naming_the_key(tmp_path_factory, edit, rename):
     params = copy.deepcopy(default_params())
