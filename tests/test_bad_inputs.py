@@ -13,7 +13,7 @@ import torch
 import yaml
 
 from augaudit import config, datasets, synthetic
-from augaudit.stages import check, prepare, train
+from augaudit.stages import check, prepare, score, train
 
 from conftest import ROOT, default_params
 
@@ -283,3 +283,16 @@ def test_an_image_header_of_30000_by_30000(project):
     image = next((root / "user/images/test").glob("test_00000.*"))
     image.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
     _check_fails(root, params, "corrupt or unreadable image")
+
+
+def test_an_evaluated_split_without_labels_needs_label_free_scoring(project):
+    """Without labels every image would look empty (nothing to find) and score perfectly: refused."""
+    root, params = project
+    shutil.rmtree(root / "user/labels/test")
+    prepare.run(params)
+    check.run(params)
+    import json
+
+    assert json.loads((root / "results/check/data_check.json").read_text())["splits"]["test"]["labels_folder"] is False
+    with pytest.raises(datasets.DatasetError, match="the evaluated split has no labels; label it, or score label-free"):
+        score.run(params, "mixed")

@@ -81,6 +81,8 @@ def run(params: dict) -> Path:
     info = datasets.read_data_yaml(CLEAN / "data.yaml")
     report = {"names": info["names"], "splits": {split: check_split(folder, len(info["names"]))
                                                   for split, folder in info["splits"].items()}}
+    for split, summary in report["splits"].items():  # unlabeled: scoring against labels refuses it (score)
+        summary["labels_folder"] = (CLEAN / "labels" / split).is_dir()
     with atomic_dir(CHECK) as tmp:
         write_json(tmp / "data_check.json", report)
         provenance.write(tmp, "check", {"data": CLEAN}, stageparams.stage_params(params, "check"), None)

@@ -145,6 +145,9 @@ def run(params: dict, variant: str) -> Path:
     split = params["dataset"]["eval_split"]
     names = datasets.read_data_yaml(paths.CLEAN / "data.yaml")["names"]
     label_free = s["reference"] == "predictions"
+    if not label_free and not (paths.CLEAN / "labels" / split).is_dir():
+        raise datasets.DatasetError(f"{paths.CLEAN / 'labels' / split}: the evaluated split has no labels; label it, "
+                                    "or score label-free (score.reference: predictions)")
     replicates = stageparams.replicate_names(params, variant)
     frames, slice_frames = [], []
     test_metrics = {r: {} for r in replicates}
