@@ -84,11 +84,11 @@ def test_perturbed_references_split_counted_and_ignored(tmp_path, monkeypatch):
     pd.DataFrame([["a", 0, 0.25, 0.5, 0.2, 0.2, 0, 1, 0.7], ["a", 1, 0.75, 0.5, 0.2, 0.2, 1, 1, 0.1],
                   ["a", 2, 0.1, 0.1, 0.1, 0.1, 2, 0, 0.0]], columns=paths.BOX_COLUMNS).to_csv(
         paths.boxes_file("random_erasing", 3), index=False)
-    refs, ignored, objects, sizes = score.test_references("random_erasing", 3, "test", ignore_hidden=0.5)
+    refs, ignored, objects, sizes = score.reference_boxes("random_erasing", 3, "test", ignore_hidden=0.5)
     assert sizes == {"a": (200, 100)}
     np.testing.assert_array_equal(refs["a"][0], [1])                 # the one box that counts
     np.testing.assert_allclose(refs["a"][1], [[130, 40, 170, 60]])
     assert objects["a"].tolist() == [1]
     np.testing.assert_array_equal(ignored["a"][0], [0, 2])            # 70 % hidden; out of the frame
-    refs, ignored, _, _ = score.test_references("random_erasing", 3, "test", ignore_hidden=0.75)
+    refs, ignored, _, _ = score.reference_boxes("random_erasing", 3, "test", ignore_hidden=0.75)
     np.testing.assert_array_equal(refs["a"][0], [0, 1])               # 70 % is not mostly hidden at 0.75

@@ -4,7 +4,8 @@ A perturbation maps (image, YOLO labels, severity) to a perturbed image and its 
 
 Boxes. Geometric perturbations (`geometric=True`) move the boxes with the image through
 Albumentations' bbox machinery (format yolo, clip=True, min_visibility=MIN_VISIBILITY): a moved box
-is clipped to the frame and dropped when less than 30 % of its area is left visible. All of them
+is clipped to the frame and leaves the labels when less than 30 % of its area is left visible (apply's
+`details` still returns it, for scoring as an ignore region). All of them
 place boxes by one convention: pixel (i, j) spans [j, j + 1) x [i, i + 1) in box coordinates, so a
 warp M of OpenCV's pixel centres (pixel j at j) moves a box by HALF_PIXEL @ M @ HALF_PIXEL^-1, as
 Albumentations' Affine and flips do; `_Perspective` makes perspective follow it, and

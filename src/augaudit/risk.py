@@ -27,8 +27,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-VERDICTS = ("helped", "no effect", "backfired", "traded accuracy")
-
 
 def broken(f1: np.ndarray, clean_f1: np.ndarray, break_drop: float) -> np.ndarray:
     return (clean_f1 - f1) >= break_drop - 1e-12

@@ -40,7 +40,7 @@ def _split(boxes: dict[str, np.ndarray], sizes: dict, ignore_hidden: float) -> t
     return refs, ignored, objects
 
 
-def test_references(name: str, severity: int, split: str, ignore_hidden: float) -> tuple[dict, dict, dict, dict]:
+def reference_boxes(name: str, severity: int, split: str, ignore_hidden: float) -> tuple[dict, dict, dict, dict]:
     """(refs, ignored, objects, sizes) of one test from the labels: the clean set's, or the perturbed
     set's boxes.csv (every object still visible, with its clean index and what hides it)."""
     images = datasets.list_images(paths.images_dir(name, severity, split))
@@ -153,7 +153,7 @@ def run(params: dict, variant: str) -> Path:
     test_metrics = {r: {} for r in replicates}
     clean = {}  # per replicate: clean F1s, clean slice F1s, the clean slices, label-free references
     for name, severity in tests(params):  # clean first
-        labels, ignored, objects, sizes = test_references(name, severity, split, s["ignore_hidden"])
+        labels, ignored, objects, sizes = reference_boxes(name, severity, split, s["ignore_hidden"])
         test = "clean" if name == "clean" else f"{name}/{severity}"
         for replicate in replicates:
             detections = pd.read_parquet(paths.prediction_file(variant, name, replicate, severity))
