@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import albumentations as A
+import cv2
+import numpy as np
 import pytest
+from albumentations.core.serialization import SERIALIZABLE_REGISTRY
 
-from augaudit import recipes
+from augaudit import config, recipes
+
+from conftest import default_params
 
 
 def test_build_turns_every_builtin_off_unless_named():
@@ -16,8 +22,6 @@ def test_build_turns_every_builtin_off_unless_named():
 
 
 def test_serialised_recipe_restores():
-    import albumentations as A
-
     transforms, _ = recipes.build({"albumentations": [{"transform": "GaussianBlur", "p": 0.3, "blur_limit": [3, 5]}]})
     restored = A.from_dict(recipes.serialise(transforms))
     assert str(restored.transforms[0]) == str(transforms[0])
@@ -39,3 +43,73 @@ def test_check_applied_requires_the_exact_pipeline():
     with pytest.raises(RuntimeError, match="no 'albumentations:' line"):
         recipes.check_applied(["nothing"], transforms)
     recipes.check_applied(["albumentations: "], [])  # the no-augmentation recipe
+
+
+class FlipPixelsOnly(A.DualTransform):
+    """Wrong on purpose: flips the image but leaves the boxes where they were."""
+
+    def apply(self, img, **params):
+        return np.ascontiguousarray(img[:, ::-1])
+
+    def apply_to_bboxes(self, bboxes, **params):
+        return bboxes
+
+
+class PadPixelsOnly(A.DualTransform):
+    """Wrong on purpose: pads the image above and on the left (a new size), but its boxes keep their
+    coordinates relative to the image, so they stretch over the padding."""
+
+    def apply(self, img, **params):
+        return np.pad(img, ((img.shape[0] // 2, 0), (img.shape[1] // 4, 0), (0, 0)))
+
+    def apply_to_bboxes(self, bboxes, **params):
+        return bboxes
+
+
+class ShrinkImage(A.ImageOnlyTransform):
+    """Wrong on purpose: halves the image; as an image-only transform it is given no boxes to move."""
+
+    def apply(self, img, **params):
+        return cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA)
+
+
+@pytest.mark.parametrize("imgsz", [64, 320])
+@pytest.mark.parametrize("transform", [FlipPixelsOnly(), PadPixelsOnly()], ids=type)
+def test_a_spatial_transform_that_leaves_its_boxes_behind_is_refused(transform, imgsz):
+    with pytest.raises(ValueError, match="^moves the image but not its boxes consistently: .* of a box's pixels"):
+        recipes.check_runs(transform, imgsz)
+
+
+@pytest.mark.parametrize("imgsz", [64, 320])
+def test_an_image_only_transform_that_changes_the_size_is_refused(imgsz):
+    with pytest.raises(ValueError, match=f"^changes the image size from {imgsz}x{imgsz} to {imgsz // 2}x{imgsz // 2} "
+                                         "without moving the boxes"):
+        recipes.check_runs(ShrinkImage(), imgsz)
+
+
+def test_the_refusal_names_the_recipe_the_transform_and_the_line(monkeypatch):
+    monkeypatch.setitem(SERIALIZABLE_REGISTRY, "ShrinkImage", ShrinkImage)
+    params = default_params()
+    params["recipes"]["mixed"]["albumentations"].append({"transform": "ShrinkImage"})
+    with pytest.raises(config.ConfigError,
+                       match=r"^params\.yaml:\d+: recipes\.mixed\.albumentations\[4\]: ShrinkImage changes the "
+                             r"image size from 160x160 to 80x80 without moving the boxes"):
+        config.validate(params)
+
+
+@pytest.mark.parametrize("imgsz", [64, 320])
+@pytest.mark.parametrize("spec", [
+    {"transform": "HorizontalFlip"},
+    {"transform": "Resize", "height": 48, "width": 80},
+    {"transform": "RandomCrop", "height": 40, "width": 40},
+    {"transform": "LongestMaxSize", "max_size": 48},
+    {"transform": "PadIfNeeded", "min_height": 480, "min_width": 400, "position": "random"},
+    {"transform": "Affine", "scale": [0.5, 1.5], "translate_percent": [-0.2, 0.2], "rotate": [-45, 45],
+     "shear": [-10, 10]},
+    {"transform": "Perspective", "scale": [0.05, 0.15]},
+    {"transform": "RandomSizedBBoxSafeCrop", "height": 32, "width": 32},
+    {"transform": "RandomGridShuffle"},  # returns a box in pieces
+    {"transform": "Erasing", "fill": "random"},  # empties most of a box, and random pixels may match its colour
+], ids=lambda spec: spec["transform"])
+def test_transforms_that_move_boxes_with_the_pixels_pass(spec, imgsz):
+    recipes.check_runs(recipes.build_transform(spec), imgsz)

@@ -9,10 +9,12 @@ augmentations are all switched off unless the recipe turns one on, so "no augmen
 from __future__ import annotations
 
 import copy
+import math
 import re
 import warnings
 
 import albumentations as A
+import cv2
 import numpy as np
 
 # Ultralytics' own train-time augmentations; a recipe that does not name one gets 0 (off).
@@ -33,13 +35,54 @@ def build_transform(spec: dict) -> A.BasicTransform:
             raise ValueError(f"Albumentations has no transform {spec['transform']!r}") from None
 
 
+# Sample boxes (YOLO cx, cy, w, h; apart from each other), each painted in its own colour on black,
+# so that where a transform moved a box's pixels can be compared with where it moved the box.
+_SAMPLE_BOXES = [np.array([[0.3, 0.3, 0.2, 0.2], [0.6, 0.55, 0.3, 0.25], [0.85, 0.2, 0.2, 0.3]]),
+                 np.array([[0.5, 0.5, 0.9, 0.9]])]
+_COLOURS = np.array([[230, 40, 40], [40, 200, 40], [40, 60, 230]], np.int16)
+# A pixel is a box's when it and its 3x3 neighbours are within 3 of the box's colour: edges blended
+# by interpolation and isolated pixels of a random fill (Erasing, CoarseDropout) are no one's.
+_COLOUR_TOLERANCE = 3
+# A box is refused when more than this fraction of its pixels lie outside it (widened by 1 pixel).
+# Correct spatial transforms leave none outside (the flips, crops, pads, resizes, rotations,
+# distortions and dropouts of Albumentations, 20 seeds, 64 and 320 pixels); one that moves the
+# image but not the boxes leaves most of them outside. The converse, that a box is mostly its own
+# colour, is not asked: a rotated box encloses black corners, and Erasing empties most of a box.
+_OUTSIDE = 0.1
+
+
+def _pixels(box, width: int, height: int, margin: int = 0) -> tuple[slice, slice]:
+    """The rows and columns of the pixels a YOLO box touches, widened by `margin`."""
+    x, y, w, h = box
+    return (slice(max(math.floor((y - h / 2) * height) - margin, 0), math.ceil((y + h / 2) * height) + margin),
+            slice(max(math.floor((x - w / 2) * width) - margin, 0), math.ceil((x + w / 2) * width) + margin))
+
+
 def _sample_images(imgsz: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Two images with YOLO boxes at the training size (Ultralytics applies a recipe to the square
     imgsz x imgsz image its mosaic or letterbox made), to run a recipe on before training."""
-    rng = np.random.default_rng(0)
-    boxes = [np.array([[0.3, 0.3, 0.2, 0.2], [0.6, 0.55, 0.3, 0.25], [0.85, 0.2, 0.2, 0.3]]),
-             np.array([[0.5, 0.5, 0.9, 0.9]])]
-    return [(rng.integers(0, 256, (imgsz, imgsz, 3), dtype=np.uint8), b) for b in boxes]
+    images = []
+    for boxes in _SAMPLE_BOXES:
+        image = np.zeros((imgsz, imgsz, 3), np.uint8)
+        for i, box in enumerate(boxes):
+            image[_pixels(box, imgsz, imgsz)] = _COLOURS[i]
+        images.append((image, boxes))
+    return images
+
+
+def _check_boxes_follow_pixels(image: np.ndarray, boxes: np.ndarray, idx: np.ndarray) -> None:
+    """Each returned box must hold its own pixels (a box can come back in pieces: RandomGridShuffle)."""
+    height, width = image.shape[:2]
+    for i in set(idx.tolist()):
+        near = np.abs(image.astype(np.int16) - _COLOURS[i]).max(-1) <= _COLOUR_TOLERANCE
+        own = cv2.erode(near.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        inside = np.zeros_like(own)
+        for box in boxes[idx == i]:
+            inside[_pixels(box, width, height, margin=1)] = True
+        outside, total = np.count_nonzero(own & ~inside), np.count_nonzero(own)
+        if outside > _OUTSIDE * total:
+            raise ValueError(f"moves the image but not its boxes consistently: {outside / total:.0%} "
+                             "of a box's pixels land outside the box it returns")
 
 
 def check_runs(transform: A.BasicTransform, imgsz: int) -> None:
@@ -47,7 +90,9 @@ def check_runs(transform: A.BasicTransform, imgsz: int) -> None:
 
     Raises ValueError naming what is wrong: it fails, needs targets detection training does not
     provide (masks), returns something other than a uint8 RGB image (Normalize, ToTensorV2 -- Ultralytics
-    scales and converts images itself), or loses boxes' validity.
+    scales and converts images itself), loses boxes' validity, or does not move the boxes with the
+    pixels: a spatial transform whose boxes do not hold their own pixels, or an image-only transform
+    (Ultralytics gives it no boxes) that changes the image size.
     """
     t = copy.deepcopy(transform)
     t.p = 1.0
@@ -70,8 +115,15 @@ def check_runs(transform: A.BasicTransform, imgsz: int) -> None:
                              "(Ultralytics scales and converts images itself)")
         if result.ndim != 3 or result.shape[2] != 3:
             raise ValueError(f"returns an image of shape {result.shape}; training needs height x width x 3")
-        if spatial and len(out["bboxes"]) and not np.all(np.asarray(out["bboxes"])[:, 2:] > 0):
+        if not spatial:
+            if result.shape != image.shape:
+                raise ValueError(f"changes the image size from {imgsz}x{imgsz} to {result.shape[1]}x{result.shape[0]} "
+                                 "without moving the boxes (it is not a spatial transform, so it gets no boxes)")
+            continue
+        returned = np.asarray(out["bboxes"]).reshape(-1, 4)
+        if not np.all(returned[:, 2:] > 0):
             raise ValueError("returns boxes with no area")
+        _check_boxes_follow_pixels(result, returned, np.asarray(out["idx"], int))
 
 
 def build(recipe: dict) -> tuple[list[A.BasicTransform], dict]:
