@@ -1,8 +1,7 @@
 """Entry point of the `check` stage (see augaudit.stages.check)."""
 
-from augaudit import cli
-from augaudit.stages import check
+from augaudit import cli, stageparams
 
 if __name__ == "__main__":
     args = cli.parser(__doc__).parse_args()
-    cli.main(args, check.run)
+    cli.main(args, lambda params: stageparams.call(params, "check"))

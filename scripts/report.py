@@ -1,8 +1,7 @@
 """Entry point of the `report` stage (see augaudit.stages.report)."""
 
-from augaudit import cli
-from augaudit.stages import report
+from augaudit import cli, stageparams
 
 if __name__ == "__main__":
     args = cli.parser(__doc__).parse_args()
-    cli.main(args, report.run)
+    cli.main(args, lambda params: stageparams.call(params, "report"))

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from augaudit.stages import check, compare, perturb, predict, prepare, report, score, train
+from augaudit.stageparams import call
 
 from conftest import ROOT, tiny_params
 
@@ -24,16 +24,16 @@ def test_three_architectures_in_one_report(tmp_path, monkeypatch):
     params["variants"] = {name: {"init": init, "recipe": "mixed", **({"baseline": "v8"} if name != "v8" else {})}
                           for name, init in ARCHITECTURES.items()}
     params["perturbations"] = {"gaussian_noise": {"severities": [1, 3]}}
-    prepare.run(params)
-    check.run(params)
-    perturb.run(params, "gaussian_noise", workers=1)
+    call(params, "prepare")
+    call(params, "check")
+    call(params, "perturb", perturbation="gaussian_noise", workers=1)
     for variant in params["variants"]:
-        train.run(params, variant)
+        call(params, "train", variant=variant)
         for name in ("clean", "gaussian_noise"):
-            predict.run(params, variant, name)
-        score.run(params, variant)
-    compare.run(params)
-    report.run(params)
+            call(params, "predict", variant=variant, perturbation=name)
+        call(params, "score", variant=variant)
+    call(params, "compare")
+    call(params, "report")
     metrics = json.loads((tmp_path / "results/summary/metrics.json").read_text())
     assert set(metrics) == set(ARCHITECTURES)
     for variant in ARCHITECTURES:

@@ -13,7 +13,7 @@ import torch
 import yaml
 
 from augaudit import config, datasets, synthetic
-from augaudit.stages import check, prepare, score, train
+from augaudit.stageparams import call
 
 from conftest import ROOT, default_params
 
@@ -89,7 +89,7 @@ def _no_output(root):
 
 def _prepare_fails(root, params, words):
     with pytest.raises(datasets.DatasetError) as e:
-        prepare.run(params)
+        call(params, "prepare")
     assert words in str(e.value)
     _no_output(root)
     return str(e.value)
@@ -134,9 +134,9 @@ def test_eval_split_missing_from_dataset(project):
 
 
 def _check_fails(root, params, words):
-    prepare.run(params)
+    call(params, "prepare")
     with pytest.raises(datasets.DatasetError) as e:
-        check.run(params)
+        call(params, "check")
     assert words in str(e.value)
     assert not (root / "results/check").exists() and not list((root / "results").glob(".check*"))
     return str(e.value)
@@ -163,7 +163,7 @@ def test_missing_init_checkpoint_stops_before_training(project):
     root, params = project
     params["variants"]["baseline"]["init"] = "weights/missing.pt"
     with pytest.raises(FileNotFoundError, match="variants.baseline.init: checkpoint weights/missing.pt does not exist"):
-        train.run(params, "baseline")
+        call(params, "train", variant="baseline")
     assert not (root / "results").exists()
 
 
@@ -171,7 +171,7 @@ def test_missing_init_checkpoint_stops_before_training(project):
 def test_cuda_requested_on_a_machine_without_it(project):
     root, params = project
     params["device"] = "cuda"
-    prepare.run(params)
+    call(params, "prepare")
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     result = subprocess.run([sys.executable, str(ROOT / "scripts/train.py"), "--variant", "baseline"],
                             capture_output=True, text=True, cwd=root)
@@ -220,15 +220,15 @@ def test_two_images_with_one_id_in_a_split(project, second):
         target = target.with_suffix(".jpg")
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(first, target)
-    prepare.run(params)
+    call(params, "prepare")
     with pytest.raises(datasets.DatasetError, match="two images with the id 'test_00000' in one split"):
-        check.run(params)
+        call(params, "check")
 
 
 def test_orphan_label_files_are_reported(project, capsys):
     root, params = project
     (root / "user/labels/val/ghost.txt").write_text("0 0.5 0.5 0.1 0.1\n")
-    prepare.run(params)
+    call(params, "prepare")
     import json
 
     orphans = json.loads((root / "data/clean/provenance.json").read_text())["labels_without_image"]
@@ -242,7 +242,7 @@ def test_an_unexpected_error_ends_in_one_line_naming_the_stage(project):
     stage and item failed and why, and the traceback stays above it for the log."""
     root, params = project
     (root / "params.yaml").write_text(yaml.safe_dump(params))
-    prepare.run(params)
+    call(params, "prepare")
     corrupt = root / "results/predictions/mixed/clean/r0/0.parquet"
     corrupt.parent.mkdir(parents=True)
     corrupt.write_bytes(b"not parquet")
@@ -289,10 +289,10 @@ def test_an_evaluated_split_without_labels_needs_label_free_scoring(project):
     """Without labels every image would look empty (nothing to find) and score perfectly: refused."""
     root, params = project
     shutil.rmtree(root / "user/labels/test")
-    prepare.run(params)
-    check.run(params)
+    call(params, "prepare")
+    call(params, "check")
     import json
 
     assert json.loads((root / "results/check/data_check.json").read_text())["splits"]["test"]["labels_folder"] is False
     with pytest.raises(datasets.DatasetError, match="the evaluated split has no labels; label it, or score label-free"):
-        score.run(params, "mixed")
+        call(params, "score", variant="mixed")

@@ -7,7 +7,9 @@ different things after the same edit.
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 
 import pytest
 import yaml
@@ -53,9 +55,9 @@ def _dvc_params(name: str, variant: str, perturbation: str) -> list[str]:
 def test_dvc_lists_each_stage_s_declared_params(stage):
     params = default_params()
     variant, perturbation = "flips", "fog"
-    item = {"train": variant, "perturb": perturbation}.get(stage)
-    want = sorted(stageparams.stage_params(params, stage, item))
     for name in DVC_STAGES[stage]:
+        item = {"train": variant, "perturb": perturbation, "predict": perturbation, "predict_clean": "clean"}.get(name)
+        want = sorted(stageparams.stage_params(params, stage, item))
         assert sorted(_dvc_params(name, variant, perturbation)) == want, name
 
 
@@ -109,20 +111,32 @@ def _stage(job: str) -> str:
     return "predict" if job.startswith("predict") else job.split("@")[0]
 
 
+def _plans(project) -> tuple[set[str], set[str]]:
+    """The stages `snakemake -n` and `dvc status` plan, the two run side by side."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conftest import run
+
+    with ThreadPoolExecutor(2) as pool:
+        plan, status = pool.map(lambda cmd: run(cmd, project).stdout,
+                                [["snakemake", "-n"], ["dvc", "status", "--json"]])
+    snakemake = {rule for rule in re.findall(r"^(?:local)?rule (\w+):$", plan, re.MULTILINE)} - {"all"}
+    return snakemake, {_stage(job) for job in json.loads(status or "{}")}
+
+
 @pytest.mark.e2e
 def test_editing_a_module_plans_exactly_the_stages_that_import_it(tmp_path):
     """Both real engines, no training: from a finished state (placeholder outputs, touched by
     Snakemake and committed by DVC), an edit of each augaudit module makes `snakemake -n` and
     `dvc status` plan exactly the stages whose code imports it -- no fewer, no more."""
     import os
-    import re
 
     from conftest import make_project, run, tiny_params
 
     params = tiny_params()
     project = make_project(tmp_path / "p", params)
     _placeholders(project, params)
-    run(["snakemake", "--touch", "--cores", "1"], project)
+    run(["snakemake", "--touch", "--forceall", "--cores", "1"], project)  # records every job's params
     run(["dvc", "commit", "-f", "-q"], project)
     assert "Nothing to be done" in run(["snakemake", "-n"], project).stdout
     modules = sorted(p for p in (project / "src/augaudit").rglob("*.py") if "__pycache__" not in p.parts)
@@ -133,9 +147,7 @@ def test_editing_a_module_plans_exactly_the_stages_that_import_it(tmp_path):
         original, stat = module.read_bytes(), module.stat()
         module.write_bytes(original + b"\n# an edit\n")
         try:
-            plan = run(["snakemake", "-n"], project).stdout
-            snakemake = {rule for rule in re.findall(r"^(?:local)?rule (\w+):$", plan, re.MULTILINE)} - {"all"}
-            dvc = {_stage(job) for job in json.loads(run(["dvc", "status", "--json"], project).stdout or "{}")}
+            snakemake, dvc = _plans(project)
         finally:
             module.write_bytes(original)
             os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns))
@@ -146,3 +158,184 @@ def test_editing_a_module_plans_exactly_the_stages_that_import_it(tmp_path):
         assert dvc == expected, f"{rel}: dvc plans {sorted(dvc)}, imports say {sorted(expected)}"
         checked += bool(expected)
     assert checked >= 15  # most modules feed some stage
+
+
+def _items(params: dict, stage: str) -> list:
+    return {"train": list(params["variants"]), "perturb": list(params["perturbations"]),
+            "predict": ["clean", *params["perturbations"]]}.get(stage, [None])
+
+
+@pytest.mark.parametrize("stage", graph.STAGES)
+def test_a_stage_gets_its_declared_params_and_nothing_else(stage, monkeypatch):
+    """What a stage runs on is `scope`: exactly the keys it declares (so reading any other key is a
+    KeyError in every test that runs it), and its declaration reads nothing outside them."""
+    import importlib
+
+    params = default_params()
+    params["train"]["replicates"] = 2
+    module = importlib.import_module(f"augaudit.stages.{stage}")
+    for item in _items(params, stage):
+        declared = stageparams.stage_params(params, stage, item)
+        scoped = stageparams.scope(params, stage, item)
+        assert stageparams.stage_params(scoped, stage, item) == declared
+        flat = {}
+        for key in declared:  # the scope, flattened back to the declared keys
+            node = scoped
+            for part in key.split("."):
+                node = node[part]
+            flat[key] = node
+        assert flat == declared
+        assert set(scoped) == {key.split(".")[0] for key in declared}
+
+        got = []
+        monkeypatch.setattr(module, "run", lambda p, *args, _got=got, **kw: _got.append((p, args)))
+        kind = {"train": "variant", "perturb": "perturbation", "predict": "perturbation"}.get(stage)
+        stageparams.call(params, stage, **({kind: item} if kind else {}),
+                         **({"variant": "flips"} if stage in ("predict", "score") else {}))
+        assert got[0][0] == scoped
+        if stage == "train":  # warm start: replicate i from the parent's replicate i
+            assert got[0][1][1]["r1"] == ("results/models/baseline/r1/best.pt" if item == "flips"
+                                          else params["variants"][item]["init"])
+        if stage in ("predict", "score"):
+            assert got[0][1][-1] == ["r0", "r1"]
+
+
+STRINGS = {"device": "cpu", "eval_split": "val", "optimizer": "SGD", "reference": "predictions",
+           "multiplicity": "bh", "recipe": "flips", "baseline": "mixed", "source": None, "init": None}
+
+
+def _leaves(node, path=()):
+    """Every scalar and list of scalars in params, with its path (list items of dicts by index)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _leaves(value, (*path, key))
+    elif isinstance(node, list) and node and isinstance(node[0], dict):
+        for i, value in enumerate(node):
+            yield from _leaves(value, (*path, i))
+    else:
+        yield path, node
+
+
+def _changed(value, key):
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, float):
+        return round(value * 0.9, 6) if value else 0.1
+    if isinstance(value, list) and value and all(isinstance(x, int) for x in value):
+        return value[:-1] if len(value) > 1 else [value[0] + 1]
+    if isinstance(value, list) and len(value) > 1 and all(isinstance(x, str) for x in value):
+        return value[:-1]
+    if isinstance(value, list) and len(value) == 2:  # a (low, high) range
+        return [value[0], value[0] + (value[1] - value[0]) / 2]
+    return STRINGS.get(key)
+
+
+def _edits(params):
+    """(dotted key, edited params) for one leaf of each way of being declared (the set of stages'
+    declared keys that hold it: `score.break_drop` is declared apart from the rest of `score`), the
+    first that has a valid other value. Replicates set the DAG's shape (jobs appear or go), not a
+    job's params, and are left to the replicate tests."""
+    from augaudit import config
+
+    declared = {(s, key) for s in graph.STAGES for item in _items(params, s)
+                for key in stageparams.stage_params(params, s, item)}
+    seen = set()
+    for path, value in _leaves(params):
+        dotted = ".".join(map(str, path))
+        how = frozenset((s, key) for s, key in declared if dotted == key or dotted.startswith(key + "."))
+        new = _changed(value, path[-1])
+        if path[-1] == "replicates" or new is None or how in seen:
+            continue
+        edited = copy.deepcopy(params)
+        node = edited
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = new
+        try:
+            config.validate(edited)
+        except config.ConfigError:
+            continue
+        seen.add(how)
+        yield dotted, edited
+
+
+@pytest.mark.e2e
+def test_editing_a_param_plans_exactly_the_stages_that_declare_it(tmp_path):
+    """Both real engines, no training: from a finished state, params keys edited in turn (one for each
+    way of being declared, every section) make `snakemake -n` and `dvc status` plan exactly the
+    stages whose declared params (stage_params, for any of their jobs) change -- no fewer, no more."""
+    from conftest import make_project, run, tiny_params
+
+    params = tiny_params()
+    project = make_project(tmp_path / "p", params)
+    _placeholders(project, params)
+    run(["snakemake", "--touch", "--forceall", "--cores", "1"], project)  # records every job's params
+    run(["dvc", "commit", "-f", "-q"], project)
+    original = (project / "params.yaml").read_text()
+    checked = set()
+    for key, edited in _edits(params):
+        expected = {s for s in graph.STAGES for item in _items(params, s)
+                    if stageparams.stage_params(edited, s, item) != stageparams.stage_params(params, s, item)}
+        (project / "params.yaml").write_text(yaml.safe_dump(edited, sort_keys=False))
+        try:
+            snakemake, dvc = _plans(project)
+        finally:
+            (project / "params.yaml").write_text(original)
+        downstream = {s for s in graph.STAGES if any(s in DOWNSTREAM[e] for e in expected)}
+        assert snakemake == expected | downstream, f"{key}: snakemake plans {sorted(snakemake)}, declarations " \
+            f"say {sorted(expected)} and what follows them"
+        assert dvc == expected, f"{key}: dvc plans {sorted(dvc)}, declarations say {sorted(expected)}"
+        checked.add(key.split(".")[0])
+    assert checked == set(params)  # every section had a key edited
+
+
+def _snakemake_jobs(plan: str) -> dict[str, tuple[set[str], set[str]]]:
+    """Each job of a `snakemake -n` plan as the DVC stage it is (train's replicates: one stage), with
+    its inputs and outputs."""
+    jobs: dict[str, tuple[set[str], set[str]]] = {}
+    for block in re.split(r"^(?=(?:local)?rule \w+:$)", plan, flags=re.MULTILINE)[1:]:
+        rule = re.match(r"(?:local)?rule (\w+):", block).group(1)
+        fields = dict(re.findall(r"^    (\w+): (.*)$", block, re.MULTILINE))
+        wc = dict(item.split("=", 1) for item in fields["wildcards"].split(", ")) if "wildcards" in fields else {}
+        if rule == "all":
+            continue
+        name = {"train": f"train@{wc.get('variant')}", "perturb": f"perturb@{wc.get('perturbation')}",
+                "score": f"score@{wc.get('variant')}",
+                "predict": f"predict_clean@{wc.get('variant')}" if wc.get("perturbation") == "clean"
+                else f"predict@{wc.get('variant')}-{wc.get('perturbation')}"}.get(rule, rule)
+        ins, outs = jobs.setdefault(name, (set(), set()))
+        ins.update(fields.get("input", "").split(", "))
+        outs.update(fields["output"].split(", "))
+    return jobs
+
+
+def _covers(folders: set[str], paths: set[str]) -> set[str]:
+    """The paths that are none of `folders` and lie under none of them."""
+    return {p for p in paths if not any(p == f or p.startswith(f.rstrip("/") + "/") for f in folders)}
+
+
+def test_both_engines_wire_the_same_files_into_each_stage(tmp_path):
+    """The same stages, and for each the same data it reads and writes: every input and output of a
+    Snakemake job is (in) a dep or out of its DVC stage, and every DVC dep and out holds one of the
+    job's (Snakemake names files inside the folders DVC tracks whole). Code files and params: the tests
+    above."""
+    from dvc.repo import Repo
+
+    from conftest import make_project, run, tiny_params
+
+    params = tiny_params()
+    project = make_project(tmp_path / "p", params)
+    snakemake = _snakemake_jobs(run(["snakemake", "-n", "--forceall"], project).stdout)
+    with Repo(str(project)) as repo:
+        dvc = {s.name: ({str(d.def_path) for d in s.deps}, {str(o.def_path) for o in s.outs})
+               for s in repo.index.stages}
+    assert set(snakemake) == set(dvc)
+    for name, (ins, outs) in snakemake.items():
+        deps, dvc_outs = (_covers({"scripts", "src", "params.yaml"}, files) for files in dvc[name])
+        ins = _covers({"scripts", "src"}, ins)
+        assert not _covers(deps, ins), f"{name}: Snakemake reads {sorted(_covers(deps, ins))}, dvc.yaml does not"
+        assert not _covers(dvc_outs, outs), f"{name}: Snakemake writes {sorted(_covers(dvc_outs, outs))}, dvc.yaml not"
+        assert all(_covers({d}, ins) != ins for d in deps), f"{name}: a dvc.yaml dep Snakemake does not read"
+        assert all(_covers({o}, outs) != outs for o in dvc_outs), f"{name}: a dvc.yaml out Snakemake does not write"

@@ -1,7 +1,9 @@
 """What each stage reads of params.yaml, and the per-variant settings it resolves to.
 
 `stage_params` is each stage's scope: the keys it declares, recorded in provenance and used as
-Snakemake's rerun trigger (dvc.yaml lists the same keys; tests/test_graph.py checks that). Stage
+Snakemake's rerun trigger (dvc.yaml lists the same keys; tests/test_graph.py checks that). `call`
+runs a stage as its entry point does: on `scope`, those keys alone, so a read of any other key is a
+KeyError, plus the model layout the DAG decided (which replicates, warm-started from what). Stage
 modules import only this module of the params handling, so editing validation (augaudit.config)
 re-runs nothing.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
+from importlib import import_module
 
 from augaudit import paths
 
@@ -73,8 +76,10 @@ def stage_params(params: dict, stage: str, item: str | None = None) -> dict:
     elif stage == "perturb":
         sub = {"seed": p["seed"], "dataset.eval_split": p["dataset"]["eval_split"],
                f"perturbations.{item}": p["perturbations"][item]}
-    elif stage == "predict":
+    elif stage == "predict":  # item: the test set, clean or a perturbation (whose severities it reads)
         sub = {"device": p["device"], "predict": p["predict"], "dataset.eval_split": p["dataset"]["eval_split"]}
+        if item != "clean":
+            sub[f"perturbations.{item}.severities"] = p["perturbations"][item]["severities"]
     elif stage == "score":
         sub = {"seed": p["seed"], "score": p["score"], "perturbations": p["perturbations"],
                "dataset.eval_split": p["dataset"]["eval_split"]}
@@ -87,3 +92,38 @@ def stage_params(params: dict, stage: str, item: str | None = None) -> dict:
     else:
         raise KeyError(stage)
     return copy.deepcopy(sub)
+
+
+def scope(params: dict, stage: str, item: str | None = None) -> dict:
+    """The declared keys of `stage_params`, nested as params.yaml nests them, and nothing else."""
+    out: dict = {}
+    for key, value in stage_params(params, stage, item).items():
+        *parents, last = key.split(".")
+        node = out
+        for name in parents:
+            node = node.setdefault(name, {})
+        node[last] = value
+    return out
+
+
+def call(params: dict, stage: str, variant: str | None = None, perturbation: str | None = None,
+         replicate: str | None = None, **options):
+    """Run augaudit.stages.<stage> on its declared params only; `params` is the whole validated file.
+
+    The replicates a stage reads and the weights each starts from are part of the DAG's shape (a
+    Snakemake job's inputs, a DVC stage's deps), so they are resolved here and passed as arguments.
+    """
+    run = import_module(f"augaudit.stages.{stage}").run  # the stage's code is in its own graph.code_files
+    scoped = scope(params, stage, {"train": variant, "perturb": perturbation, "predict": perturbation}.get(stage))
+    if stage == "train":
+        names = [replicate] if replicate else replicate_names(params, variant)
+        return run(scoped, variant, {r: init_path(params, variant, r) for r in names}, replicate, **options)
+    if stage == "perturb":
+        return run(scoped, perturbation, **options)
+    if stage == "predict":
+        return run(scoped, variant, perturbation, replicate_names(params, variant), **options)
+    if stage == "score":
+        return run(scoped, variant, replicate_names(params, variant), **options)
+    if stage == "report":
+        return run(scoped, {v: replicate_names(params, v) for v in params["variants"]}, **options)
+    return run(scoped, **options)

@@ -9,7 +9,7 @@ from augaudit import datasets, inference, paths, provenance, runtime, stageparam
 from augaudit.files import atomic_dir, write_parquet
 
 
-def run(params: dict, variant: str, perturbation: str) -> Path:
+def run(params: dict, variant: str, perturbation: str, replicates: list[str]) -> Path:
     runtime.offline()
     runtime.use_threads()
     from ultralytics import YOLO
@@ -19,7 +19,7 @@ def run(params: dict, variant: str, perturbation: str) -> Path:
     out = paths.prediction_dir(variant, perturbation)
     inputs = {}
     with atomic_dir(out) as tmp:
-        for replicate in stageparams.replicate_names(params, variant):
+        for replicate in replicates:
             weights = paths.model_dir(variant, replicate) / "best.pt"
             model = YOLO(str(weights))
             inputs[f"model_{replicate}"] = weights
@@ -29,5 +29,6 @@ def run(params: dict, variant: str, perturbation: str) -> Path:
                 frame = inference.predict(model, datasets.list_images(folder), params["predict"], device)
                 write_parquet(tmp / replicate / f"{severity}.parquet", frame)
                 inputs[f"images_{severity}"] = folder
-        provenance.write(tmp, "predict", inputs, stageparams.stage_params(params, "predict"), None, device)
+        declared = stageparams.stage_params(params, "predict", perturbation)
+        provenance.write(tmp, "predict", inputs, declared, None, device)
     return out

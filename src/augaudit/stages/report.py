@@ -163,13 +163,13 @@ def _training_ran(train_log: Path) -> str:
     return ""
 
 
-def _provenance_frame(params: dict) -> pd.DataFrame:
+def _provenance_frame(replicates: dict[str, list[str]]) -> pd.DataFrame:
     rows = []
     clean = json.loads((paths.CLEAN / "provenance.json").read_text())
     rows.append({"item": "dataset (data/clean)", "sha256": provenance.hash_path(paths.CLEAN)[:16],
                  "detail": json.dumps(clean["params"].get("dataset", {}).get("source"))})
-    for v in params["variants"]:
-        for r in stageparams.replicate_names(params, v):
+    for v, names in replicates.items():
+        for r in names:
             folder = paths.model_dir(v, r)
             rec = json.loads((folder / "recipe.json").read_text())
             prov = json.loads((folder / "provenance.json").read_text())
@@ -260,7 +260,8 @@ def _chart_metrics(metrics: dict) -> pd.DataFrame:
                           "mP_tested": m["mP_tested"], "rP_tested": m["rP_tested"]} for v, m in metrics.items()])
 
 
-def run(params: dict) -> Path:
+def run(params: dict, replicates: dict[str, list[str]]) -> Path:
+    """The report of a finished run; `replicates`: each variant's trained replicates, in params' order."""
     zones = params["compare"]["zones"]
     summary = pd.read_csv(paths.SUMMARY / "summary.csv")
     metrics = json.loads((paths.SUMMARY / "metrics.json").read_text())
@@ -282,7 +283,7 @@ def run(params: dict) -> Path:
     if audit["rows"]:
         tables.append(("Augmentation audit (per factor)", _audit_frame(audit)))
     tables.append(("Breaking points (in each ladder's own unit, 95 % bootstrap interval)", _breaking_frame(metrics)))
-    tables.append(("Provenance", _provenance_frame(params)))
+    tables.append(("Provenance", _provenance_frame(replicates)))
     body = "".join(f"<h2>{html.escape(title)}</h2>{_table(frame)}" for title, frame in tables)
     body += "<h2>Failure gallery</h2><p>Per variant and factor, the images whose F1 dropped most: clean (left) " \
             "and perturbed (right); reference boxes green, detections counted in the F1 red.</p>" \

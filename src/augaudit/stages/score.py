@@ -140,7 +140,7 @@ def _label(frame: pd.DataFrame, variant: str, replicate: str, test: str, name: s
     return pd.concat([ids, frame], axis=1)
 
 
-def run(params: dict, variant: str) -> Path:
+def run(params: dict, variant: str, replicates: list[str]) -> Path:
     s = params["score"]
     split = params["dataset"]["eval_split"]
     names = datasets.read_data_yaml(paths.CLEAN / "data.yaml")["names"]
@@ -148,7 +148,6 @@ def run(params: dict, variant: str) -> Path:
     if not label_free and not (paths.CLEAN / "labels" / split).is_dir():
         raise datasets.DatasetError(f"{paths.CLEAN / 'labels' / split}: the evaluated split has no labels; label it, "
                                     "or score label-free (score.reference: predictions)")
-    replicates = stageparams.replicate_names(params, variant)
     frames, slice_frames = [], []
     test_metrics = {r: {} for r in replicates}
     clean = {}  # per replicate: clean F1s, clean slice F1s, the clean slices, label-free references

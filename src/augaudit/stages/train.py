@@ -22,25 +22,24 @@ def replicate_seed(params: dict, variant: str, replicate: str) -> int:
     return runtime.derive_seed(params["seed"], "train", variant, *([index] if index else []))
 
 
-def run(params: dict, variant: str, replicate: str | None = None) -> Path:
+def run(params: dict, variant: str, inits: dict[str, str], replicate: str | None = None) -> Path:
+    """Train each replicate in `inits` from what it maps to: `replicate`'s own folder when one is
+    given (a Snakemake job), else every replicate under the variant's folder (DVC's stage)."""
     runtime.offline()
     runtime.use_threads()
     device = runtime.resolve_device(params["device"])
-    names = stageparams.replicate_names(params, variant) if replicate is None else [replicate]
-    for name in names:  # before anything is written
-        init = stageparams.init_path(params, variant, name)
+    for init in inits.values():  # before anything is written
         if init.endswith(".pt") and not Path(init).is_file():
             raise FileNotFoundError(f"params.yaml: variants.{variant}.init: checkpoint {init} does not exist")
     out = paths.model_dir(variant, replicate)
     with atomic_dir(out) as tmp:
-        for name in names:
-            _train_one(params, variant, name, device, tmp if replicate is not None else tmp / name)
+        for name, init in inits.items():
+            _train_one(params, variant, name, init, device, tmp if replicate is not None else tmp / name)
     return out
 
 
-def _train_one(params: dict, variant: str, replicate: str, device: str, folder: Path) -> None:
+def _train_one(params: dict, variant: str, replicate: str, init: str, device: str, folder: Path) -> None:
     v = params["variants"][variant]
-    init = stageparams.init_path(params, variant, replicate)
     folder.mkdir(parents=True, exist_ok=True)
     stage_params = stageparams.stage_params(params, "train", variant)
     if v.get("evaluate_only"):  # the checkpoint as it is, so predict/score treat it like a trained one
