@@ -40,12 +40,12 @@ browser:
 	    (apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null)) || \
 	    echo "chromium not installed: the browser test will be skipped"; }
 
-# lint, then the unit tests (about a minute), then the end-to-end suite (both engines, real training).
+# lint, then the unit tests (under a minute: pytest-xdist, a worker per core), then the end-to-end suite (both engines, real training).
 test: setup browser lint test-fast
 	$(PY) -m pytest -q -rs -m e2e --durations=15
 
 test-fast: setup
-	$(PY) -m pytest -q -rs -m "not e2e" --durations=10
+	$(PY) -m pytest -q -rs -m "not e2e" -n auto --durations=10
 
 # ruff (pyflakes, import order, bugbear, pyupgrade), snakefmt, and snakemake --lint. Its one finding left
 # is "specify a conda environment or container for each rule": software comes from requirements.lock.

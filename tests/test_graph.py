@@ -339,3 +339,29 @@ def test_both_engines_wire_the_same_files_into_each_stage(tmp_path):
         assert not _covers(dvc_outs, outs), f"{name}: Snakemake writes {sorted(_covers(dvc_outs, outs))}, dvc.yaml not"
         assert all(_covers({d}, ins) != ins for d in deps), f"{name}: a dvc.yaml dep Snakemake does not read"
         assert all(_covers({o}, outs) != outs for o in dvc_outs), f"{name}: a dvc.yaml out Snakemake does not write"
+
+
+@pytest.mark.e2e
+def test_a_prescription_plans_only_the_new_variants_and_the_summary(tmp_path):
+    """From a finished state, running the prescribed params file plans, in both engines, the new
+    variants' train/predict/score jobs, compare and report -- nothing of the variants already run."""
+    from test_prescribe import write_run
+
+    from conftest import make_project, run, tiny_params
+
+    params = tiny_params()
+    project = make_project(tmp_path / "p", params)
+    _placeholders(project, params)
+    write_run(project, (project / "params.yaml").read_text())  # the run's summary: risks and breaking points
+    run(["snakemake", "--touch", "--forceall", "--cores", "1"], project)
+    run(["dvc", "commit", "-f", "-q"], project)
+    run(["python", "scripts/prescribe.py"], project)
+    prescribed = project / "results/prescription/params.yaml"
+    new = set(yaml.safe_load(prescribed.read_text())["variants"]) - set(params["variants"])
+    assert new
+    (project / "params.yaml").write_text(prescribed.read_text())
+    want = {"compare", "report"} | {f"{stage}@{v}" for v in new for stage in ("train", "predict_clean", "score")} \
+        | {f"predict@{v}-{p}" for v in new for p in params["perturbations"]}
+    plan = run(["snakemake", "-n"], project).stdout
+    assert set(_snakemake_jobs(plan)) == want
+    assert set(json.loads(run(["dvc", "status", "--json"], project).stdout)) == want
