@@ -5,7 +5,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 CORES ?= all
 PYTHON ?= python3
 
-.PHONY: run test test-fast lint setup repro clean browser profile lock
+.PHONY: run test test-fast lint setup repro clean browser profile lock prescribe
 
 # Exact versions, every wheel's hash: requirements.lock, resolved by `make lock` from pyproject.toml for
 # Python 3.11-3.13 on every platform. imagecorruptions (tests/test_imagecorruptions.py compares with it)
@@ -27,6 +27,14 @@ lock:
 setup: $(VENV)/.installed
 
 run: setup
+	snakemake --cores $(CORES)
+
+# The loop closed: after a run, prescribe a recipe for each variant's weakest factors, make the prescribed
+# params.yaml the project's (its diff: results/prescription/params.diff) and run it: only the new variants'
+# jobs and the summary run, and the report's "Prescriptions" table says which were validated.
+prescribe: run
+	python scripts/prescribe.py
+	cp results/prescription/params.yaml params.yaml
 	snakemake --cores $(CORES)
 
 repro: setup

@@ -143,6 +143,34 @@ def test_label_free_mode_rescores_without_labels(snakemake_run, tmp_path):
     assert "seed variation is NOT covered" in page and "<h2>Findings</h2>" in page
 
 
+def test_prescribe_train_and_validate_the_prescription(snakemake_run, tmp_path):
+    """The loop closed on the tiny config: prescribe from a finished run, run the prescribed params
+    (only the new variant's jobs and the summary run), and the audit validates each prescribed factor
+    against the variant it was prescribed for. Label-free scoring, so every image can break."""
+    from conftest import copy_project
+
+    project = copy_project(snakemake_run, tmp_path / "p")
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["score"]["reference"] = "predictions"
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["snakemake", "--cores", "2"], project)
+    run(["python", "scripts/prescribe.py", "--variant", "baseline", "--factors", "1", "--min-risk", "0"], project)
+    (project / "params.yaml").write_text((project / "results/prescription/params.yaml").read_text())
+    prescribed = yaml.safe_load((project / "params.yaml").read_text())["variants"]["baseline_rx"]
+    assert prescribed["baseline"] == "baseline" and len(prescribed["prescribed"]) == 1
+    out = run(["snakemake", "--cores", "2"], project)
+    jobs = [line.split()[1].rstrip(":") for line in (out.stdout + out.stderr).splitlines()
+            if line.startswith(("rule ", "localrule "))]
+    assert sorted(jobs) == sorted(["train"] * 2 + ["predict"] * (1 + len(params["perturbations"]))
+                                  + ["score", "compare", "report", "all"]), jobs
+    audit = json.loads((project / "results/summary/audit.json").read_text())
+    (check,) = audit["variants"]["baseline_rx"]["prescription"]
+    assert check["factor"] == prescribed["prescribed"][0] and check["verdict"] != "not tested"
+    assert check["validated"] == (check["verdict"] == "helped")
+    assert check["difference"] == pytest.approx(check["risk"] - check["baseline_risk"])
+    assert "<h2>Prescriptions" in (project / "results/report/index.html").read_text()
+
+
 def test_snakemake_report_includes_the_figures(snakemake_run, tmp_path):
     from conftest import copy_project
 

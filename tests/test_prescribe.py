@@ -287,12 +287,18 @@ def test_probabilities_leave_most_training_images_untouched(run_dir):
 def test_warm_start_by_default_from_scratch_on_request(run_dir):
     params = write_run(run_dir)
     warm = yaml.safe_load((_run(run_dir, params) / "params.yaml").read_text())["variants"]
+    prescribed = warm["baseline_rx"]["prescribed"]   # the factors the audit will validate
+    assert prescribed and set(prescribed) <= set(yaml.safe_load(
+        (run_dir / "results/prescription/params.yaml").read_text())["recipes"]["baseline_rx"]["targets"])
     assert warm["baseline_rx"] == {"init": "results/models/baseline", "recipe": "baseline_rx",
-                                   "baseline": "baseline", "train": {"epochs": 4, "lr0": 0.0005}}
+                                   "baseline": "baseline", "prescribed": prescribed,
+                                   "train": {"epochs": 4, "lr0": 0.0005}}
     assert warm["flips_rx"]["init"] == "results/models/flips"
     cold = yaml.safe_load((_run(run_dir, params, from_scratch=True) / "params.yaml").read_text())["variants"]
-    assert cold["baseline_rx"] == {"init": "models/yolov8n.yaml", "recipe": "baseline_rx", "baseline": "baseline"}
-    assert cold["flips_rx"] == {**params["variants"]["flips"], "recipe": "flips_rx", "baseline": "flips"}
+    assert cold["baseline_rx"] == {"init": "models/yolov8n.yaml", "recipe": "baseline_rx", "baseline": "baseline",
+                                   "prescribed": prescribed}
+    assert cold["flips_rx"] == {**params["variants"]["flips"], "recipe": "flips_rx", "baseline": "flips",
+                                "prescribed": cold["flips_rx"]["prescribed"]}
     config.load(run_dir / "results/prescription/params.yaml")
 
 

@@ -112,10 +112,11 @@ def _per_image(clean_f1: list[float], test_f1: list[float], replicates: int = 2,
     return pd.DataFrame(rows)
 
 
-def _audit(tables: dict, map50: dict) -> dict:
+def _audit(tables: dict, map50: dict, prescribed: list[str] | None = None) -> dict:
     params = default_params()
     params["variants"] = {"baseline": {"init": "models/yolov8n.yaml", "recipe": "none"},
-                          "mixed": {"init": "models/yolov8n.yaml", "recipe": "mixed", "baseline": "baseline"}}
+                          "mixed": {"init": "models/yolov8n.yaml", "recipe": "mixed", "baseline": "baseline",
+                                    **({"prescribed": prescribed} if prescribed else {})}}
     overall = {v: {"map50_clean": m, "replicates": 2} for v, m in map50.items()}
     return compare.audit(params, tables, overall)
 
@@ -148,6 +149,26 @@ def test_lower_risk_bought_with_clean_accuracy_is_traded_accuracy():
     assert {r["verdict"] for r in traded["rows"]} == {"traded accuracy"}
     worse = _audit({"baseline": variant, "mixed": baseline}, {"baseline": 0.80, "mixed": 0.70})
     assert {r["verdict"] for r in worse["rows"]} == {"backfired"}                   # never softened
+
+
+def test_a_prescription_is_validated_only_where_the_audit_says_helped():
+    """Risk before and after per prescribed factor; validated = the targeted risk fell, significant,
+    clean mAP50 within the tolerance. A factor the run did not test is reported, not validated."""
+    n = 100
+    baseline = _per_image([1.0] * n, [0.2 if i < 40 else 1.0 for i in range(n)])
+    variant = _per_image([1.0] * n, [0.2 if i < 5 else 1.0 for i in range(n)])
+    ok = _audit({"baseline": baseline, "mixed": variant}, {"baseline": 0.80, "mixed": 0.79}, ["blur", "weather"])
+    blur, weather = ok["variants"]["mixed"]["prescription"]
+    assert (blur["factor"], blur["baseline_risk"], blur["risk"]) == ("blur", pytest.approx(40.0), pytest.approx(5.0))
+    assert blur["difference"] == pytest.approx(-35.0) and blur["high"] < 0 and blur["validated"]
+    assert weather == {"factor": "weather", "verdict": "not tested", "validated": False}
+    traded = _audit({"baseline": baseline, "mixed": variant}, {"baseline": 0.80, "mixed": 0.70}, ["blur"])
+    assert not traded["variants"]["mixed"]["prescription"][0]["validated"]   # clean mAP50 fell 0.10 > 0.02
+    same = _audit({"baseline": baseline, "mixed": baseline}, {"baseline": 0.80, "mixed": 0.80}, ["blur"])
+    assert same["variants"]["mixed"]["prescription"][0]["verdict"] == "no effect"
+    assert not same["variants"]["mixed"]["prescription"][0]["validated"]
+    assert "prescription" not in _audit({"baseline": baseline, "mixed": variant}, {"baseline": 0.8, "mixed": 0.8})[
+        "variants"]["mixed"]
 
 
 def test_one_replicate_is_provisional_and_says_so():

@@ -101,6 +101,9 @@ def _check_references(params: dict, source: str, text: str) -> None:
             raise _fail(source, text, ["variants", name, "baseline"], f"unknown variant {v['baseline']!r}")
         if v.get("baseline") == name:
             raise _fail(source, text, ["variants", name, "baseline"], "a variant cannot be its own baseline")
+        if "prescribed" in v and "baseline" not in v:
+            raise _fail(source, text, ["variants", name, "prescribed"], "a prescription is validated against the "
+                        "variant it was prescribed for: give that variant as `baseline`")
         if v["init"].startswith("results/models/") and parent_variant(v) is None:
             raise _fail(source, text, ["variants", name, "init"],
                         f"{v['init']!r}: to warm-start from another variant's models write results/models/<variant> "

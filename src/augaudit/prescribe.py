@@ -294,17 +294,19 @@ def _free_name(params: dict, base: str) -> str:
     return name
 
 
-def _new_variant(params: dict, variant: str, name: str, policy: dict, from_scratch: bool) -> tuple[dict, str]:
+def _new_variant(params: dict, variant: str, name: str, policy: dict, from_scratch: bool,
+                 factors: list[str]) -> tuple[dict, str]:
     """The prescribed variant's spec and, in words, where it starts."""
     v = params["variants"][variant]
     own = copy.deepcopy(v.get("train", {}))
     if from_scratch:
-        new = {"init": v["init"], "recipe": name, "baseline": variant}
+        new = {"init": v["init"], "recipe": name, "baseline": variant, "prescribed": factors}
         start = f"as {variant} started: from {v['init']}" + (", with its train settings" if own else "")
     else:
         own["epochs"] = max(1, int(math.floor(policy["warm_start"]["epochs"] * params["train"]["epochs"] + 0.5)))
         own["lr0"] = _sig(policy["warm_start"]["lr0"] * params["train"]["lr0"])
-        new = {"init": f"{paths.MODELS.as_posix()}/{variant}", "recipe": name, "baseline": variant}
+        new = {"init": f"{paths.MODELS.as_posix()}/{variant}", "recipe": name, "baseline": variant,
+               "prescribed": factors}
         epochs = f"{own['epochs']} epoch{'s' * (own['epochs'] != 1)}"
         start = (f"warm start from {variant}'s models, fine-tuned {epochs} at lr0 {own['lr0']:g} "
                  f"({policy['warm_start']['epochs']:g} x train.epochs, {policy['warm_start']['lr0']:g} x train.lr0)")
@@ -410,7 +412,8 @@ def prescribe(params: dict, metrics: dict, audit: dict, options: Options | None 
         if "ultralytics" in recipe:
             new_recipe["ultralytics"] = copy.deepcopy(recipe["ultralytics"])
         new_params["recipes"][name] = new_recipe
-        new_params["variants"][name], start = _new_variant(params, variant, name, policy, options.from_scratch)
+        new_params["variants"][name], start = _new_variant(params, variant, name, policy, options.from_scratch,
+                                                           [f["factor"] for f in factors])
         record["variants"][name] = {
             "prescribed_for": variant, "recipe": name, "baseline": variant,
             "init": new_params["variants"][name]["init"], "start": start, "targets": new_recipe["targets"],

@@ -156,7 +156,9 @@ def _family(params: dict, variant: str, mine: pd.DataFrame, theirs: pd.DataFrame
             low, high = e.interval(confidence)
             factor = key if level == "factor" else perturbations.CATALOGUE[key].factor
             rows.append({"variant": variant, "baseline": spec["baseline"], "recipe": spec["recipe"], "level": level,
-                         "name": key, "factor": factor, "targeted": factor in targets, "difference": e.value,
+                         "name": key, "factor": factor, "targeted": factor in targets,
+                         "risk": 100 * float(np.nanmean(a.to_numpy(float))),
+                         "baseline_risk": 100 * float(np.nanmean(b.to_numpy(float))), "difference": e.value,
                          "low": low, "high": high, "se": e.se, "df": e.df if np.isfinite(e.df) else None,
                          "p_value": e.p_value(), "n_images": len(a), "map50_clean_change": clean_change,
                          "provisional": not e.seed_covered})
@@ -193,6 +195,8 @@ def audit(params: dict, tables: dict[str, pd.DataFrame], overall: dict) -> dict:
             "seed_variation": "not covered" if provisional else "covered",
             "note": _note(k, kb, fixed, len(family), c["multiplicity"]),
         }
+        if "prescribed" in spec:
+            variants[variant]["prescription"] = [_validation(family, factor) for factor in spec["prescribed"]]
         rows += family
     return {"method": {
         "statistic": "paired difference in risk (percentage points), variant minus baseline, on the images "
@@ -202,6 +206,17 @@ def audit(params: dict, tables: dict[str, pd.DataFrame], overall: dict) -> dict:
         "multiplicity": c["multiplicity"], "family": "all factor and perturbation rows of one variant",
         "alpha": alpha, "confidence": c["confidence"], "clean_tolerance": c["clean_tolerance"],
         "reference": "docs/risk.md"}, "variants": variants, "rows": rows}
+
+
+def _validation(family: list[dict], factor: str) -> dict:
+    """A prescribed factor is validated when its audit verdict is `helped`: the risk fell, significant
+    after the multiplicity correction, with clean mAP50 within compare.clean_tolerance."""
+    row = next((r for r in family if r["level"] == "factor" and r["name"] == factor), None)
+    if row is None:
+        return {"factor": factor, "verdict": "not tested", "validated": False}
+    return {"factor": factor, **{k: row[k] for k in ("baseline_risk", "risk", "difference", "low", "high", "p_adjusted",
+                                                     "verdict", "map50_clean_change", "provisional")},
+            "validated": row["verdict"] == "helped"}
 
 
 def _note(k: int, kb: int, fixed: tuple[bool, bool], family: int, multiplicity: str) -> str:

@@ -141,6 +141,23 @@ def _audit_variants_frame(audit: dict) -> pd.DataFrame:
                           "note": a["note"]} for v, a in audit["variants"].items()])
 
 
+def _prescription_frame(audit: dict) -> pd.DataFrame:
+    """Each prescribed factor: the risk before (the variant it was prescribed for) and after, and
+    whether the prescription is validated (the audit's verdict is `helped`)."""
+    rows = []
+    for v, a in audit["variants"].items():
+        for f in a.get("prescription", []):
+            tested = f["verdict"] != "not tested"
+            rows.append({"variant": v, "prescribed for": a["baseline"], "factor": f["factor"],
+                         "risk before %": number(f["baseline_risk"], 1) if tested else "",
+                         "risk after %": number(f["risk"], 1) if tested else "",
+                         "Δ risk pp [CI]": interval(f["difference"], f["low"], f["high"], sign=True) if tested else "",
+                         "Δ clean mAP50": number(f["map50_clean_change"], 3) if tested else "",
+                         "verdict": f["verdict"] + (" (provisional)" if f.get("provisional") else ""),
+                         "validated": "yes" if f["validated"] else "no"})
+    return pd.DataFrame(rows)
+
+
 def _breaking_frame(metrics: dict) -> pd.DataFrame:
     def where(point: dict) -> str:
         if point["value"] is None:
@@ -282,6 +299,9 @@ def run(params: dict, replicates: dict[str, list[str]]) -> Path:
         tables.append(("Augmentation audit (per variant)", _audit_variants_frame(audit)))
     if audit["rows"]:
         tables.append(("Augmentation audit (per factor)", _audit_frame(audit)))
+    if any("prescription" in a for a in audit["variants"].values()):
+        tables.append(("Prescriptions (validated: the verdict on the prescribed factor is helped)",
+                       _prescription_frame(audit)))
     tables.append(("Breaking points (in each ladder's own unit, 95 % bootstrap interval)", _breaking_frame(metrics)))
     tables.append(("Provenance", _provenance_frame(replicates)))
     body = "".join(f"<h2>{html.escape(title)}</h2>{_table(frame)}" for title, frame in tables)
