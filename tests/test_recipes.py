@@ -113,3 +113,25 @@ def test_the_refusal_names_the_recipe_the_transform_and_the_line(monkeypatch):
 ], ids=lambda spec: spec["transform"])
 def test_transforms_that_move_boxes_with_the_pixels_pass(spec, imgsz):
     recipes.check_runs(recipes.build_transform(spec), imgsz)
+
+
+def test_the_pipeline_ultralytics_restores_is_the_one_checked():
+    """Ultralytics' trainer stores the transforms with A.to_dict and its dataset restores and logs
+    them; a signed zero (`contrast_limit: 0`) changed in that round trip and failed a real training."""
+    import logging
+
+    import albumentations as A
+    from ultralytics.data.augment import Albumentations
+
+    transforms, _ = recipes.build({"targets": [], "albumentations": [
+        {"transform": "RandomBrightnessContrast", "p": 0.2, "contrast_limit": 0, "brightness_limit": [0, 0.191]},
+        {"transform": "HorizontalFlip", "p": 0.5}]})
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(recipes.strip_ansi(record.getMessage()))
+    logging.getLogger("ultralytics").addHandler(handler)
+    try:
+        Albumentations(p=1.0, transforms=[A.to_dict(t) for t in transforms])  # what the trainer hands the dataset
+    finally:
+        logging.getLogger("ultralytics").removeHandler(handler)
+    recipes.check_applied(lines, transforms)

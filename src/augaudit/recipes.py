@@ -30,9 +30,16 @@ def build_transform(spec: dict) -> A.BasicTransform:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # Albumentations only warns on unknown arguments
         try:
-            return A.from_dict({"transform": {"__class_fullname__": spec["transform"], **args}})
+            built = A.from_dict({"transform": {"__class_fullname__": spec["transform"], **args}})
         except KeyError:
             raise ValueError(f"Albumentations has no transform {spec['transform']!r}") from None
+    # Ultralytics' trainer stores the transforms with A.to_dict and its dataset restores them with
+    # A.from_dict; that round trip is what trains (it turns `contrast_limit: 0`'s (-0.0, 0.0) into
+    # (-0.0, -0.0)), so checks, the log comparison and the recorded recipe use it too. Some
+    # transforms' dicts carry a derived argument the restore warns about (PadIfNeeded's `padding`).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return A.from_dict(A.to_dict(built))
 
 
 # Sample boxes (YOLO cx, cy, w, h; apart from each other), each painted in its own colour on black,
