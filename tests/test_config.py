@@ -159,6 +159,7 @@ def test_values_that_only_look_valid_are_refused(edit, key, words):
     assert f": {key}: " in str(e.value) and words in str(e.value)
 
 
+@pytest.mark.e2e  # runs Snakemake four times (about 10 s): the end-to-end lane
 def test_snakemake_refuses_config_overrides_the_jobs_would_not_see(tmp_path):
     project = make_project(tmp_path / "p", default_params())
     for override in (["--config", "seed=1"], ["--configfile", str(ROOT / "configs/replicates.yaml")]):

@@ -316,6 +316,7 @@ def _covers(folders: set[str], paths: set[str]) -> set[str]:
     return {p for p in paths if not any(p == f or p.startswith(f.rstrip("/") + "/") for f in folders)}
 
 
+@pytest.mark.e2e  # both engines plan a scratch project (about 7 s): the end-to-end lane
 def test_both_engines_wire_the_same_files_into_each_stage(tmp_path):
     """The same stages, and for each the same data it reads and writes: every input and output of a
     Snakemake job is (in) a dep or out of its DVC stage, and every DVC dep and out holds one of the
