@@ -145,8 +145,9 @@ def test_label_free_mode_rescores_without_labels(snakemake_run, tmp_path):
 
 def test_prescribe_train_and_validate_the_prescription(snakemake_run, tmp_path):
     """The loop closed on the tiny config: prescribe from a finished run, run the prescribed params
-    (only the new variant's jobs and the summary run), and the audit validates each prescribed factor
-    against the variant it was prescribed for. Label-free scoring, so every image can break."""
+    (only the new variant's and its control's jobs and the summary run), and the audit validates each
+    prescribed factor against the control: the variant fine-tuned the same way with its own recipe.
+    Label-free scoring, so every image can break."""
     from conftest import copy_project
 
     project = copy_project(snakemake_run, tmp_path / "p")
@@ -156,15 +157,20 @@ def test_prescribe_train_and_validate_the_prescription(snakemake_run, tmp_path):
     run(["snakemake", "--cores", "2"], project)
     run(["python", "scripts/prescribe.py", "--variant", "baseline", "--factors", "1", "--min-risk", "0"], project)
     (project / "params.yaml").write_text((project / "results/prescription/params.yaml").read_text())
-    prescribed = yaml.safe_load((project / "params.yaml").read_text())["variants"]["baseline_rx"]
-    assert prescribed["baseline"] == "baseline" and len(prescribed["prescribed"]) == 1
+    variants = yaml.safe_load((project / "params.yaml").read_text())["variants"]
+    prescribed, control = variants["baseline_rx"], variants["baseline_ft"]
+    assert (prescribed["baseline"], prescribed["prescribed_for"], control["baseline"]) == \
+        ("baseline_ft", "baseline", "baseline")
+    assert len(prescribed["prescribed"]) == 1 and control["train"] == prescribed["train"]
     out = run(["snakemake", "--cores", "2"], project)
     jobs = [line.split()[1].rstrip(":") for line in (out.stdout + out.stderr).splitlines()
             if line.startswith(("rule ", "localrule "))]
-    assert sorted(jobs) == sorted(["train"] * 2 + ["predict"] * (1 + len(params["perturbations"]))
-                                  + ["score", "compare", "report", "all"]), jobs
+    assert sorted(jobs) == sorted(["train"] * 4 + ["predict"] * 2 * (1 + len(params["perturbations"]))
+                                  + ["score"] * 2 + ["compare", "report", "all"]), jobs
     audit = json.loads((project / "results/summary/audit.json").read_text())
     (check,) = audit["variants"]["baseline_rx"]["prescription"]
+    alone = next(r for r in audit["rows"] if r["variant"] == "baseline_ft" and r["name"] == check["factor"])
+    assert check["training_alone"] == {k: alone[k] for k in ("difference", "low", "high", "p_adjusted", "verdict")}
     assert check["factor"] == prescribed["prescribed"][0] and check["verdict"] != "not tested"
     assert check["validated"] == (check["verdict"] == "helped")
     assert check["difference"] == pytest.approx(check["risk"] - check["baseline_risk"])

@@ -41,7 +41,7 @@ def fake_metrics(params: dict, red_at: float = 0.5, overrides: dict | None = Non
     `overrides[variant][perturbation]` sets that fraction per perturbation (None: never red)."""
     out = {}
     for variant in params["variants"]:
-        risks = FACTOR_RISK[variant.split("_rx")[0]]  # a prescribed variant that has run: its variant's risks
+        risks = FACTOR_RISK[variant.split("_")[0]]  # a prescribed variant or a control: its variant's risks
         by_pert, points = {}, {}
         for name, spec in params["perturbations"].items():
             by_pert[name] = _risk(risks[perturbations.CATALOGUE[name].factor])
@@ -188,7 +188,8 @@ def test_a_prescription_is_deterministic_and_a_valid_params_file(run_dir):
     _run(run_dir, params)
     assert {f: (out / f).read_bytes() for f in first} == first
     prescribed = config.load(out / "params.yaml")  # the schema, the cross-references, every recipe built and run
-    assert set(prescribed["variants"]) == set(params["variants"]) | {"baseline_rx", "mixed_rx", "flips_rx"}
+    assert set(prescribed["variants"]) == set(params["variants"]) | {f"{v}_{s}" for v in params["variants"]
+                                                                      for s in ("rx", "ft")}
     text = first["params.yaml"].decode()
     assert "# augaudit parameters: the one source of truth" in text  # the user's comments are kept
     assert "cp results/prescription/params.yaml params.yaml && snakemake --cores all" in text
@@ -209,6 +210,11 @@ def test_a_prescription_is_deterministic_and_a_valid_params_file(run_dir):
                 above -= 1
             comment = " ".join(line.strip()[2:] for line in lines[above:at])
             assert t["why"] in comment and t["rationale"] in comment
+        control = v["control"]  # a warm start's control says what it is for, in a comment right above it
+        above = lines.index(f"  {control}:")
+        while lines[above - 1].startswith("  # "):
+            above -= 1
+        assert lines[above].startswith(f"  # the control of {name} (augaudit prescribe)")
     assert record["inputs"] and record["rules"]["reference"] == "docs/prescribe.md"
 
 
@@ -291,14 +297,21 @@ def test_warm_start_by_default_from_scratch_on_request(run_dir):
     assert prescribed and set(prescribed) <= set(yaml.safe_load(
         (run_dir / "results/prescription/params.yaml").read_text())["recipes"]["baseline_rx"]["targets"])
     assert warm["baseline_rx"] == {"init": "results/models/baseline", "recipe": "baseline_rx",
-                                   "baseline": "baseline", "prescribed": prescribed,
+                                   "baseline": "baseline_ft", "prescribed_for": "baseline", "prescribed": prescribed,
                                    "train": {"epochs": 4, "lr0": 0.0005}}
-    assert warm["flips_rx"]["init"] == "results/models/flips"
+    # the control: the same start and fine-tuning, the variant's own recipe; audited against the variant
+    assert warm["baseline_ft"] == {"init": "results/models/baseline", "recipe": "none", "baseline": "baseline",
+                                   "train": {"epochs": 4, "lr0": 0.0005}}
+    for v in ("mixed", "flips"):
+        rx, ft = warm[f"{v}_rx"], warm[f"{v}_ft"]
+        assert rx["init"] == ft["init"] == f"results/models/{v}" and rx["train"] == ft["train"]
+        assert (rx["baseline"], ft["baseline"], ft["recipe"]) == (f"{v}_ft", v, params["variants"][v]["recipe"])
     cold = yaml.safe_load((_run(run_dir, params, from_scratch=True) / "params.yaml").read_text())["variants"]
     assert cold["baseline_rx"] == {"init": "models/yolov8n.yaml", "recipe": "baseline_rx", "baseline": "baseline",
-                                   "prescribed": prescribed}
+                                   "prescribed_for": "baseline", "prescribed": prescribed}
     assert cold["flips_rx"] == {**params["variants"]["flips"], "recipe": "flips_rx", "baseline": "flips",
-                                "prescribed": cold["flips_rx"]["prescribed"]}
+                                "prescribed_for": "flips", "prescribed": cold["flips_rx"]["prescribed"]}
+    assert not any(name.endswith("_ft") for name in cold)  # from scratch, the variant itself is the control
     config.load(run_dir / "results/prescription/params.yaml")
 
 
@@ -308,10 +321,18 @@ def test_prescribing_again_adds_new_names_and_one_header(run_dir):
     again_text = (out / "params.yaml").read_text()
     params = write_run(run_dir, params_text=again_text)  # the prescription was run: baseline_rx has results now
     record = _record(_run(run_dir, params, variants=("baseline",)))
-    assert list(record["variants"]) == ["baseline_rx2"]
+    assert list(record["variants"]) == ["baseline_rx2"] and record["variants"]["baseline_rx2"]["control"] == \
+        "baseline_ft2"
     text = (out / "params.yaml").read_text()
     assert text.count(prescribe.HEADER_START) == 1 and "baseline_rx:" in text and "baseline_rx2:" in text
     config.load(out / "params.yaml")
+    # by default, a variant already prescribed for and a control are left out, with the reason
+    record = _record(_run(run_dir, params))
+    assert sorted(record["variants"]) == ["baseline_rx_rx", "flips_rx", "mixed_rx"]
+    assert record["variants"]["baseline_rx_rx"]["control"] == "baseline_rx_ft"
+    assert record["not_prescribed"] == {
+        "baseline": "already prescribed for (baseline_rx): name it with --variant to prescribe for it",
+        "baseline_ft": "the fine-tuned control of baseline_rx: name it with --variant to prescribe for it"}
 
 
 def test_nothing_to_prescribe_writes_only_the_record(run_dir):

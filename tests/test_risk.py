@@ -171,6 +171,33 @@ def test_a_prescription_is_validated_only_where_the_audit_says_helped():
         "variants"]["mixed"]
 
 
+def test_a_warm_started_prescription_is_validated_against_its_control_not_the_extra_training():
+    """Fine-tuning alone lowers the risk (the control); the prescribed variant, fine-tuned the same way
+    with new augmentations, is no better than the control: not validated, though against the variant
+    as it was the risk fell. `training_alone` reports what the fine-tuning did."""
+    n = 100
+    before = _per_image([1.0] * n, [0.2 if i < 40 else 1.0 for i in range(n)])
+    tuned = _per_image([1.0] * n, [0.2 if i < 5 else 1.0 for i in range(n)])
+    params = default_params()
+    warm = {"init": "results/models/baseline", "train": {"epochs": 4}}
+    params["variants"] = {"baseline": {"init": "models/yolov8n.yaml", "recipe": "none"},
+                          "baseline_ft": {**warm, "recipe": "none", "baseline": "baseline"},
+                          "baseline_rx": {**warm, "recipe": "mixed", "baseline": "baseline_ft",
+                                          "prescribed_for": "baseline", "prescribed": ["blur"]}}
+    overall = {v: {"map50_clean": 0.8, "replicates": 2} for v in params["variants"]}
+    tables = {"baseline": before, "baseline_ft": tuned, "baseline_rx": tuned}
+    info = compare.audit(params, tables, overall)["variants"]["baseline_rx"]
+    assert (info["prescribed_for"], info["control"]) == ("baseline", "baseline_ft")
+    (blur,) = info["prescription"]
+    assert blur["difference"] == 0 and blur["verdict"] == "no effect" and not blur["validated"]
+    alone = blur["training_alone"]
+    assert alone["difference"] == pytest.approx(-35.0) and alone["high"] < 0 and alone["verdict"] == "helped"
+    params["variants"]["baseline_rx"] = {**warm, "recipe": "mixed", "baseline": "baseline", "prescribed": ["blur"]}
+    without = compare.audit(params, tables, overall)["variants"]["baseline_rx"]  # no control: the confounded answer
+    assert without["control"] is None and without["prescription"][0]["validated"]
+    assert "training_alone" not in without["prescription"][0]
+
+
 def test_one_replicate_is_provisional_and_says_so():
     n = 60
     baseline = _per_image([1.0] * n, [0.2 if i < 30 else 1.0 for i in range(n)], replicates=1)

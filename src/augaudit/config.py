@@ -104,6 +104,13 @@ def _check_references(params: dict, source: str, text: str) -> None:
         if "prescribed" in v and "baseline" not in v:
             raise _fail(source, text, ["variants", name, "prescribed"], "a prescription is validated against the "
                         "variant it was prescribed for: give that variant as `baseline`")
+        if "prescribed_for" in v:
+            if "prescribed" not in v:
+                raise _fail(source, text, ["variants", name, "prescribed_for"], "only a prescribed variant (with "
+                            "`prescribed: [factors]`) names the variant it was prescribed for")
+            if v["prescribed_for"] not in variants or v["prescribed_for"] == name:
+                raise _fail(source, text, ["variants", name, "prescribed_for"],
+                            f"{v['prescribed_for']!r}: not another variant of variants")
         if v["init"].startswith("results/models/") and parent_variant(v) is None:
             raise _fail(source, text, ["variants", name, "init"],
                         f"{v['init']!r}: to warm-start from another variant's models write results/models/<variant> "

@@ -14,7 +14,10 @@ The rules live in data, `prescriptions.yaml` beside this module (docs/prescribe.
   stronger one; one that never reaches the zone on the run's ladder gets the ladder's top;
 - **probability**: every added transform gets the table's p, lowered where needed so that the added
   transforms together leave at least `policy.keep_clean` (half) of the training images untouched:
-  p <= 1 - keep_clean ** (1 / n) for n added transforms, rounded down to 0.01.
+  p <= 1 - keep_clean ** (1 / n) for n added transforms, rounded down to 0.01;
+- **control**: a warm start fine-tunes the variant's models for more epochs, so it comes with a control
+  `<variant>_ft` fine-tuned the same way with the variant's own recipe, and the prescribed variant is
+  audited against that control (from scratch, the variant itself is the control).
 
 Everything is a pure function of the run's params, metrics.json and audit.json: the same run gives
 byte-identical files.
@@ -41,6 +44,7 @@ from augaudit.files import atomic_dir, sha256_file, write_json, write_text
 TABLE_PATH = Path(__file__).parent / "prescriptions.yaml"
 OUT = Path("results/prescription")
 SUFFIX = "_rx"
+CONTROL_SUFFIX = "_ft"
 MAP_KINDS = ("linear", "points", "ladder")
 SHAPES = ("from", "to", "around")
 _ENTRY_KEYS = {"source", "unit", "transform", "args", "magnitude", "p", "rationale", "note"}
@@ -287,32 +291,52 @@ def _audit_row(audit: dict, variant: str, factor: str) -> dict | None:
     return None
 
 
-def _free_name(params: dict, base: str) -> str:
-    name, i = f"{base}{SUFFIX}", 2
+def _free_name(params: dict, base: str, suffix: str = SUFFIX) -> str:
+    name, i = f"{base}{suffix}", 2
     while name in params["variants"] or name in params["recipes"]:
-        name, i = f"{base}{SUFFIX}{i}", i + 1
+        name, i = f"{base}{suffix}{i}", i + 1
     return name
 
 
-def _new_variant(params: dict, variant: str, name: str, policy: dict, from_scratch: bool,
-                 factors: list[str]) -> tuple[dict, str]:
-    """The prescribed variant's spec and, in words, where it starts."""
+def _new_variant(params: dict, variant: str, name: str, control: str | None, policy: dict,
+                 factors: list[str]) -> tuple[dict, dict | None, str]:
+    """The prescribed variant's spec, its control's (warm start) and, in words, where it starts.
+
+    From scratch the prescribed variant starts and trains as its variant did: that variant is the
+    control. A warm start fine-tunes the variant's models for more epochs, and extra training alone
+    can lower risk, so the control fine-tunes the same models the same way with the variant's own
+    recipe: the audit of the prescribed variant against it measures the new augmentations only."""
     v = params["variants"][variant]
     own = copy.deepcopy(v.get("train", {}))
-    if from_scratch:
-        new = {"init": v["init"], "recipe": name, "baseline": variant, "prescribed": factors}
+    if control is None:
+        new = {"init": v["init"], "recipe": name, "baseline": variant, "prescribed_for": variant,
+               "prescribed": factors}
         start = f"as {variant} started: from {v['init']}" + (", with its train settings" if own else "")
+        ctl = None
     else:
         own["epochs"] = max(1, int(math.floor(policy["warm_start"]["epochs"] * params["train"]["epochs"] + 0.5)))
         own["lr0"] = _sig(policy["warm_start"]["lr0"] * params["train"]["lr0"])
-        new = {"init": f"{paths.MODELS.as_posix()}/{variant}", "recipe": name, "baseline": variant,
-               "prescribed": factors}
+        init = f"{paths.MODELS.as_posix()}/{variant}"
+        new = {"init": init, "recipe": name, "baseline": control, "prescribed_for": variant, "prescribed": factors}
+        ctl = {"init": init, "recipe": v["recipe"], "baseline": variant, "train": copy.deepcopy(own)}
         epochs = f"{own['epochs']} epoch{'s' * (own['epochs'] != 1)}"
         start = (f"warm start from {variant}'s models, fine-tuned {epochs} at lr0 {own['lr0']:g} "
                  f"({policy['warm_start']['epochs']:g} x train.epochs, {policy['warm_start']['lr0']:g} x train.lr0)")
     if own:
         new["train"] = own
-    return new, start
+    return new, ctl, start
+
+
+def prescribed_already(params: dict) -> dict[str, str]:
+    """Variants a default prescription leaves out, with why: those prescribed for, and the controls."""
+    done = {}
+    for name, spec in params["variants"].items():
+        if "prescribed" in spec:
+            target = spec.get("prescribed_for", spec["baseline"])
+            done.setdefault(target, f"already prescribed for ({name})")
+            if spec["baseline"] != target:
+                done[spec["baseline"]] = f"the fine-tuned control of {name}"
+    return done
 
 
 def prescribe(params: dict, metrics: dict, audit: dict, options: Options | None = None,
@@ -327,6 +351,7 @@ def prescribe(params: dict, metrics: dict, audit: dict, options: Options | None 
     policy = _policy(params, options)
     t = table()
     chosen = list(options.variants) or list(params["variants"])
+    skip = {} if options.variants else prescribed_already(params)
     for v in options.variants:
         if v not in params["variants"]:
             raise PrescriptionError(f"{sources['params']}: variants.{v}: not declared "
@@ -341,6 +366,9 @@ def prescribe(params: dict, metrics: dict, audit: dict, options: Options | None 
               "start": "the variant's own init (--from-scratch)" if options.from_scratch else "warm start",
               "variants": {}, "not_prescribed": {}}
     for variant in chosen:
+        if variant in skip:
+            record["not_prescribed"][variant] = f"{skip[variant]}: name it with --variant to prescribe for it"
+            continue
         if variant not in metrics:
             record["not_prescribed"][variant] = f"no results in {sources['metrics']}: not run yet"
             continue
@@ -406,17 +434,20 @@ def prescribe(params: dict, metrics: dict, audit: dict, options: Options | None 
                            + (f" {variant}'s recipe already has a {item['transform']}; this one is set from the "
                               "breaking point." if item["transform"] in already else ""))
         name = _free_name(new_params, variant)
+        control = None if options.from_scratch else _free_name(new_params, variant, CONTROL_SUFFIX)
         specs = list(recipe["albumentations"]) + [i["spec"] for i in items]
         new_recipe = {"targets": targets + [f["factor"] for f in factors if f["factor"] not in targets],
                       "albumentations": copy.deepcopy(specs)}
         if "ultralytics" in recipe:
             new_recipe["ultralytics"] = copy.deepcopy(recipe["ultralytics"])
         new_params["recipes"][name] = new_recipe
-        new_params["variants"][name], start = _new_variant(params, variant, name, policy, options.from_scratch,
-                                                           [f["factor"] for f in factors])
+        new, ctl, start = _new_variant(params, variant, name, control, policy, [f["factor"] for f in factors])
+        if ctl is not None:
+            new_params["variants"][control] = ctl
+        new_params["variants"][name] = new
         record["variants"][name] = {
-            "prescribed_for": variant, "recipe": name, "baseline": variant,
-            "init": new_params["variants"][name]["init"], "start": start, "targets": new_recipe["targets"],
+            "prescribed_for": variant, "recipe": name, "baseline": new["baseline"], "control": control,
+            "init": new["init"], "start": start, "targets": new_recipe["targets"],
             "factors": factors, "transforms": [{k: i[k] for k in RECORD_KEYS if k in i} for i in items],
             "untouched": {"by_added": round(untouched([i["spec"] for i in items]), 4),
                           "by_recipe_before": round(untouched(recipe["albumentations"]), 4),
@@ -466,8 +497,8 @@ def _recipe_lines(name: str, recipe: dict, items: list[dict], ind: str) -> list[
     return lines
 
 
-def _variant_lines(name: str, spec: dict, start: str, ind: str) -> list[str]:
-    lines = _comment(f"prescribed for {spec['baseline']} (augaudit prescribe): {start}", ind)
+def _variant_lines(name: str, spec: dict, why: str, ind: str) -> list[str]:
+    lines = _comment(why, ind)
     lines.append(f"{ind}{name}:\n")
     for key, value in spec.items():
         lines.append(f"{ind}  {key}: {_flow(value)}\n")
@@ -496,18 +527,27 @@ def _strip_header(text: str) -> str:
     return text
 
 
+def _control_why(name: str, v: dict) -> str:
+    return (f"the control of {name} (augaudit prescribe): {v['prescribed_for']}'s models fine-tuned as {name} "
+            f"is, with {v['prescribed_for']}'s own recipe, so that the audit of {name} against it measures the "
+            "new augmentations, not the extra training")
+
+
 def header(record: dict, out: Path) -> str:
     """The note on top of the prescribed params file: what is new and how to run it."""
     rows = [f"{HEADER_START}: params.yaml plus the variants it prescribes ---\n"]
     for name, v in record["variants"].items():
         rows += _comment(f"{name}: {v['prescribed_for']} + training augmentations for "
-                         f"{', '.join(f['factor'] for f in v['factors'])}; {v['start']}.", "")
+                         f"{', '.join(f['factor'] for f in v['factors'])}; {v['start']}"
+                         + (f"; audited against its control {v['control']} (the same fine-tuning, "
+                            f"{v['prescribed_for']}'s recipe)." if v["control"] else "."), "")
     rows += _comment(f"Why: {out.as_posix()}/prescription.json; what changed: {out.as_posix()}/params.diff.", "")
     rows += [f"# Run: cp {out.as_posix()}/params.yaml params.yaml && snakemake --cores all\n",
              f"#  or: cp {out.as_posix()}/params.yaml params.yaml && dvc repro\n"]
     rows += _comment("Only the new variants' train, predict and score jobs run, then compare and report; the "
                      "rest of the finished run is reused. Edit anything below first: magnitudes, probabilities, "
-                     "the start (--from-scratch starts each new variant where its variant started).", "")
+                     "the start (--from-scratch starts each new variant where its variant started, and needs no "
+                     "control).", "")
     return "".join(rows) + f"{HEADER_END}\n"
 
 
@@ -531,8 +571,13 @@ def render(text: str, new_params: dict, record: dict, out: Path = OUT) -> str:
             for name, v in record["variants"].items():
                 if section == "recipes":
                     new += _recipe_lines(name, new_params["recipes"][name], v["transforms"], " " * indent)
-                else:
-                    new += _variant_lines(name, new_params["variants"][name], v["start"], " " * indent)
+                    continue
+                if v["control"]:
+                    new += _variant_lines(v["control"], new_params["variants"][v["control"]], _control_why(name, v),
+                                          " " * indent)
+                new += _variant_lines(name, new_params["variants"][name],
+                                      f"prescribed for {v['prescribed_for']} (augaudit prescribe): {v['start']}; "
+                                      f"audited against {v['baseline']}", " " * indent)
             inserts.append((_block_end(lines, node, indent), new))
         for at, new in sorted(inserts, key=lambda a: -a[0]):
             lines[at:at] = new
@@ -583,6 +628,9 @@ def run(params: dict, params_path: str | Path = "params.yaml", summary: str | Pa
                      "its top",
         "probability": "the table's p, lowered so the added transforms together leave at least policy.keep_clean "
                        "of the training images untouched: p <= 1 - keep_clean ** (1 / n), rounded down to 0.01",
+        "control": "a warm start comes with a control <variant>_ft (the same init and fine-tuning, the variant's "
+                   "own recipe), the prescribed variant's baseline: the audit then measures the new augmentations, "
+                   "not the extra training; from scratch the variant itself is the control",
         "reference": "docs/prescribe.md"}
     with atomic_dir(out) as tmp:
         write_json(tmp / "prescription.json", record)
@@ -601,7 +649,8 @@ def summary_lines(record: dict) -> list[str]:
     """What the command prints: one line per prescribed transform, one per variant left out."""
     lines = []
     for name, v in record["variants"].items():
-        lines.append(f"{name} (for {v['prescribed_for']}; {v['start']}):")
+        against = f"; against its control {v['control']}" if v["control"] else ""
+        lines.append(f"{name} (for {v['prescribed_for']}; {v['start']}{against}):")
         for t in v["transforms"]:
             bp = t["breaking_point"]
             where = ("single-level" if bp is None else

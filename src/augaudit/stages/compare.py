@@ -195,9 +195,10 @@ def audit(params: dict, tables: dict[str, pd.DataFrame], overall: dict) -> dict:
             "seed_variation": "not covered" if provisional else "covered",
             "note": _note(k, kb, fixed, len(family), c["multiplicity"]),
         }
-        if "prescribed" in spec:
-            variants[variant]["prescription"] = [_validation(family, factor) for factor in spec["prescribed"]]
         rows += family
+    for variant, spec in params["variants"].items():
+        if "prescribed" in spec:
+            variants[variant].update(_prescription(params, variant, rows))
     return {"method": {
         "statistic": "paired difference in risk (percentage points), variant minus baseline, on the images "
                      "both can break (clean F1 >= score.break_drop in every replicate of both)",
@@ -208,15 +209,33 @@ def audit(params: dict, tables: dict[str, pd.DataFrame], overall: dict) -> dict:
         "reference": "docs/risk.md"}, "variants": variants, "rows": rows}
 
 
-def _validation(family: list[dict], factor: str) -> dict:
-    """A prescribed factor is validated when its audit verdict is `helped`: the risk fell, significant
-    after the multiplicity correction, with clean mAP50 within compare.clean_tolerance."""
-    row = next((r for r in family if r["level"] == "factor" and r["name"] == factor), None)
-    if row is None:
-        return {"factor": factor, "verdict": "not tested", "validated": False}
-    return {"factor": factor, **{k: row[k] for k in ("baseline_risk", "risk", "difference", "low", "high", "p_adjusted",
-                                                     "verdict", "map50_clean_change", "provisional")},
-            "validated": row["verdict"] == "helped"}
+def _factor_row(rows: list[dict], variant: str, factor: str) -> dict | None:
+    return next((r for r in rows if r["variant"] == variant and r["level"] == "factor" and r["name"] == factor), None)
+
+
+def _prescription(params: dict, variant: str, rows: list[dict]) -> dict:
+    """A prescribed variant's factors, each validated against its baseline: the variant it was prescribed
+    for, or (warm start) the control fine-tuned like it with that variant's recipe. Validated = the audit's
+    verdict is `helped`: the risk fell, significant after the multiplicity correction, with clean mAP50
+    within compare.clean_tolerance. With a control, `training_alone` is the control's own row against the
+    variant it was prescribed for: what the extra fine-tuning did without the new augmentations."""
+    spec = params["variants"][variant]
+    target = spec.get("prescribed_for", spec["baseline"])
+    control = spec["baseline"] if spec["baseline"] != target else None
+    keys = ("baseline_risk", "risk", "difference", "low", "high", "p_adjusted", "verdict", "map50_clean_change",
+            "provisional")
+    out = []
+    for factor in spec["prescribed"]:
+        row = _factor_row(rows, variant, factor)
+        if row is None:
+            out.append({"factor": factor, "verdict": "not tested", "validated": False})
+            continue
+        item = {"factor": factor, **{k: row[k] for k in keys}, "validated": row["verdict"] == "helped"}
+        alone = _factor_row(rows, control, factor) if control else None
+        if alone is not None and alone["baseline"] == target:
+            item["training_alone"] = {k: alone[k] for k in ("difference", "low", "high", "p_adjusted", "verdict")}
+        out.append(item)
+    return {"prescribed_for": target, "control": control, "prescription": out}
 
 
 def _note(k: int, kb: int, fixed: tuple[bool, bool], family: int, multiplicity: str) -> str:

@@ -142,19 +142,25 @@ def _audit_variants_frame(audit: dict) -> pd.DataFrame:
 
 
 def _prescription_frame(audit: dict) -> pd.DataFrame:
-    """Each prescribed factor: the risk before (the variant it was prescribed for) and after, and
-    whether the prescription is validated (the audit's verdict is `helped`)."""
+    """Each prescribed factor: the risk before (the baseline: the variant it was prescribed for, or its
+    fine-tuned control) and after, whether the prescription is validated (the audit's verdict is
+    `helped`), and with a control what the fine-tuning alone did."""
     rows = []
     for v, a in audit["variants"].items():
         for f in a.get("prescription", []):
             tested = f["verdict"] != "not tested"
-            rows.append({"variant": v, "prescribed for": a["baseline"], "factor": f["factor"],
+            alone = f.get("training_alone")
+            rows.append({"variant": v, "prescribed for": a["prescribed_for"],
+                         "against": a["baseline"] + (" (control)" if a["control"] else ""), "factor": f["factor"],
                          "risk before %": number(f["baseline_risk"], 1) if tested else "",
                          "risk after %": number(f["risk"], 1) if tested else "",
                          "Δ risk pp [CI]": interval(f["difference"], f["low"], f["high"], sign=True) if tested else "",
                          "Δ clean mAP50": number(f["map50_clean_change"], 3) if tested else "",
                          "verdict": f["verdict"] + (" (provisional)" if f.get("provisional") else ""),
-                         "validated": "yes" if f["validated"] else "no"})
+                         "validated": "yes" if f["validated"] else "no",
+                         "fine-tuning alone: Δ risk pp [CI], verdict": (
+                             f"{interval(alone['difference'], alone['low'], alone['high'], sign=True)}, "
+                             f"{alone['verdict']}" if alone else "")})
     return pd.DataFrame(rows)
 
 
@@ -300,7 +306,8 @@ def run(params: dict, replicates: dict[str, list[str]]) -> Path:
     if audit["rows"]:
         tables.append(("Augmentation audit (per factor)", _audit_frame(audit)))
     if any("prescription" in a for a in audit["variants"].values()):
-        tables.append(("Prescriptions (validated: the verdict on the prescribed factor is helped)",
+        tables.append(("Prescriptions (validated: the verdict on the prescribed factor, against the baseline, "
+                       "is helped; a warm start's baseline is its control, fine-tuned the same way)",
                        _prescription_frame(audit)))
     tables.append(("Breaking points (in each ladder's own unit, 95 % bootstrap interval)", _breaking_frame(metrics)))
     tables.append(("Provenance", _provenance_frame(replicates)))
