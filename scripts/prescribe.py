@@ -11,7 +11,8 @@ from augaudit import cli, paths, prescribe
 if __name__ == "__main__":
     p = cli.parser(__doc__.splitlines()[0])
     p.add_argument("--variant", action="append", default=[],
-                   help="prescribe for this variant (repeatable; default: every variant with results)")
+                   help="prescribe for this variant (repeatable; default: every variant with results that is neither "
+                        "prescribed for already nor a control)")
     p.add_argument("--factors", type=int, help="how many of the weakest factors (default: the table's policy, 2)")
     p.add_argument("--zone", help="whose breaking point sets magnitudes: yellow or red (default: red)")
     p.add_argument("--min-risk", type=float, help="risk a factor must reach, percent (default: the yellow zone)")

@@ -191,7 +191,7 @@ def untouched(specs: list[dict]) -> float:
 
 @dataclass(frozen=True)
 class Options:
-    variants: tuple[str, ...] = ()      # empty: every variant with results
+    variants: tuple[str, ...] = ()      # empty: every variant with results, less those prescribed_already
     factors: int | None = None          # None: the table's policy
     zone: str | None = None
     min_risk: float | str | None = None
