@@ -332,10 +332,10 @@ def prescribed_already(params: dict) -> dict[str, str]:
     done = {}
     for name, spec in params["variants"].items():
         if "prescribed" in spec:
-            target = spec.get("prescribed_for", spec["baseline"])
+            target, control = stageparams.prescription_arms(spec)
             done.setdefault(target, f"already prescribed for ({name})")
-            if spec["baseline"] != target:
-                done[spec["baseline"]] = f"the fine-tuned control of {name}"
+            if control:
+                done[control] = f"the fine-tuned control of {name}"
     return done
 
 

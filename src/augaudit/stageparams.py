@@ -25,6 +25,13 @@ def parent_variant(variant: dict) -> str | None:
     return m.group(1) if m else None
 
 
+def prescription_arms(variant: dict) -> tuple[str, str | None]:
+    """A prescribed variant's (variant it was prescribed for, control): `prescribed_for` defaults to its
+    baseline; a baseline other than that is the fine-tuned control (docs/prescribe.md)."""
+    target = variant.get("prescribed_for", variant["baseline"])
+    return target, (variant["baseline"] if variant["baseline"] != target else None)
+
+
 def replicates(params: dict, variant: str) -> int:
     """How many training seeds a variant has; an evaluate-only checkpoint is one fixed model."""
     v = params["variants"][variant]

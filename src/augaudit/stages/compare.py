@@ -220,8 +220,7 @@ def _prescription(params: dict, variant: str, rows: list[dict]) -> dict:
     within compare.clean_tolerance. With a control, `training_alone` is the control's own row against the
     variant it was prescribed for: what the extra fine-tuning did without the new augmentations."""
     spec = params["variants"][variant]
-    target = spec.get("prescribed_for", spec["baseline"])
-    control = spec["baseline"] if spec["baseline"] != target else None
+    target, control = stageparams.prescription_arms(spec)
     keys = ("baseline_risk", "risk", "difference", "low", "high", "p_adjusted", "verdict", "map50_clean_change",
             "provisional")
     out = []
