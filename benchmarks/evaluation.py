@@ -5,10 +5,13 @@ On the same images (the first `--images` of a YOLO dataset's val split; default 
 (../shared/weights/yolov8n.pt), it prints images per second for
 
   (a) raw forward: the images letterboxed to imgsz x imgsz, stacked into `--batch` tensors already on
-      the device, through the fused `model.model` under torch.inference_mode: no NMS, no I/O;
-  (b) ours: `augaudit.inference.predict` over the image files (conf 0.001, NMS IoU 0.7, max_det 300,
+      the device, through the model as Ultralytics runs it (AutoBackend: fused, channels-last on x86
+      CPUs, fp16 on CUDA) under torch.inference_mode: no decoding, no NMS;
+  (b) ours: `augaudit.inference.Detector` over the image files (conf 0.001, NMS IoU 0.7, max_det 300,
       the predict stage's settings) + reading the labels + `augaudit.metrics.coco_map`, i.e. what
       the predict and score stages do for one test set;
+  (p) Ultralytics' `model.predict` over the same files in `--batch` chunks (what the predict stage
+      called before it had its own loader threads), for comparison with (b)'s prediction alone;
   (c) `model.val()` on a data yaml pointing at a temporary copy of the same images and labels, with
       the same conf / iou / max_det / batch; `rect=False` so that it letterboxes like (b) and the two
       mAPs are comparable (`--val-rect` uses Ultralytics' default rectangular batches instead),
@@ -16,8 +19,8 @@ On the same images (the first `--images` of a YOLO dataset's val split; default 
 and the ratios ours/raw and ours/val, plus the mAP50 / mAP50-95 of (b) and (c). Each figure is the
 best of `--repeats` timed runs (time.perf_counter) after one untimed warm-up run; the models are
 loaded before timing. `--device auto` uses CUDA when present (half precision there, as the predict
-stage does with `predict.half`), else the CPU in fp32 with the torch thread count Ultralytics picks
-(min(8, cores - 1)), set before (a) so that all three run alike.
+stage does with `predict.half`), else the CPU in fp32. Torch runs on the threads a predict job gets
+(`OMP_NUM_THREADS`, else every core: augaudit.THREADS), and so does the detector's loader pool.
 
 Run from the repository root, e.g. the small CPU configuration:
 
@@ -37,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from augaudit import datasets, inference, metrics, runtime
+from augaudit import THREADS, datasets, inference, metrics, runtime
 from augaudit.stages.score import references
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
@@ -46,17 +49,20 @@ WEIGHTS = SHARED / "weights" / "yolov8n.pt"
 CONF, IOU, MAX_DET = 0.001, 0.7, 300
 
 
-def best_of(fn, repeats: int, sync=lambda: None) -> tuple[float, object]:
-    """(best seconds, last result) of `repeats` timed calls after one untimed warm-up call."""
-    result = fn()
+def best_of(fns: dict, repeats: int, sync) -> tuple[dict, dict]:
+    """({name: best seconds}, {name: last result}) of `repeats` timed calls of each function after one
+    untimed warm-up call each; the timed calls take turns, so that a load on the machine that comes
+    and goes falls on all of them alike."""
+    results = {name: fn() for name, fn in fns.items()}
     sync()
-    times = []
+    times = {name: [] for name in fns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            results[name] = fn()
+            sync()
+            times[name].append(time.perf_counter() - start)
+    return {name: min(t) for name, t in times.items()}, results
 
 
 def make_dataset(source: Path, n: int, dest: Path) -> tuple[Path, list[Path]]:
@@ -116,10 +122,10 @@ def main() -> int:
     import torch
     import ultralytics
     from ultralytics import YOLO
-    from ultralytics.utils.torch_utils import select_device
+    from ultralytics.nn.autobackend import AutoBackend
 
     device = runtime.resolve_device(args.device)
-    select_device(device, verbose=False)  # sets torch's CPU threads as predict/val will, so (a) runs alike
+    runtime.use_threads()  # as the predict stage: torch on THREADS, also after Ultralytics picks a device
     half = device != "cpu"
     torch_device = torch.device("cpu" if device == "cpu" else f"cuda:{device}")
     sync = (lambda: torch.cuda.synchronize(torch_device)) if half else (lambda: None)
@@ -135,10 +141,7 @@ def main() -> int:
         print(f"torch {torch.__version__}, ultralytics {ultralytics.__version__}, python {sys.version.split()[0]}")
 
         # (a) raw forward
-        raw_model = YOLO(str(args.weights))
-        raw_model.fuse()  # as predict's AutoBackend does
-        net = raw_model.model.to(torch_device).eval()
-        net = net.half() if half else net.float()
+        net = AutoBackend(args.weights, device=torch_device, fp16=half, fuse=True, verbose=False).eval()
         batches = raw_batches(images, args.imgsz, args.batch, torch_device, half)
 
         def forward():
@@ -146,25 +149,26 @@ def main() -> int:
                 for x in batches:
                     net(x)
 
-        t_raw, _ = best_of(forward, args.repeats, sync)
+        # (b) ours: predict stage + score stage's mAP, and each of the two alone
+        detect = inference.Detector(args.weights, settings, device, workers=THREADS)
+        class_ids = list(range(len(net.names)))
+        frame = detect(images)
 
-        # (b) ours: predict stage + score stage's mAP
-        model = YOLO(str(args.weights))
-        class_ids = list(range(len(model.names)))
-        stage = {}
+        def score():
+            refs, sizes = references(images)
+            return metrics.coco_map(refs, sizes, frame, class_ids)
 
         def ours():
-            start = time.perf_counter()
-            frame = inference.predict(model, images, settings, device)
-            sync()
-            middle = time.perf_counter()
-            refs, sizes = references(images)
-            result = metrics.coco_map(refs, sizes, frame, class_ids)
-            stage.setdefault("predict", []).append(middle - start)
-            stage.setdefault("map", []).append(time.perf_counter() - middle)
-            return result, len(frame)
+            return metrics.coco_map(*references(images), detect(images), class_ids)
 
-        t_ours, (ours_map, n_boxes) = best_of(ours, args.repeats, sync)
+        # (p) Ultralytics' model.predict in batch chunks
+        model = YOLO(str(args.weights))
+
+        def ultralytics_predict():
+            for start in range(0, n, args.batch):
+                model.predict([str(p) for p in images[start:start + args.batch]], imgsz=args.imgsz, conf=CONF,
+                              iou=IOU, max_det=MAX_DET, batch=args.batch, rect=False, device=device,
+                              quantize=16 if half else None, verbose=False)
 
         # (c) model.val() on the same images
         val_model = YOLO(str(args.weights))
@@ -175,19 +179,24 @@ def main() -> int:
                                  quantize=16 if half else None, plots=False, project=str(tmp / "runs"),
                                  name="val", exist_ok=True, verbose=False)
 
-        t_val, val_metrics = best_of(val, args.repeats, sync)
+        t, result = best_of({"raw": forward, "ours": ours, "detect": lambda: detect(images), "score": score,
+                             "predict": ultralytics_predict, "val": val}, args.repeats, sync)
 
-    predict_best, map_best = min(stage["predict"][1:]), min(stage["map"][1:])
+    t_raw, t_ours, t_predict, t_val = t["raw"], t["ours"], t["predict"], t["val"]
+    predict_best, map_best = t["detect"], t["score"]
+    ours_map, n_boxes, val_metrics = result["ours"], len(frame), result["val"]
     print()
     print(f"{'':38s} {'images/s':>9s} {'s/run':>8s}")
-    print(f"{'(a) raw forward (model.model, no NMS)':38s} {n / t_raw:9.1f} {t_raw:8.3f}")
+    print(f"{'(a) raw forward (AutoBackend, no NMS)':38s} {n / t_raw:9.1f} {t_raw:8.3f}")
     print(f"{'(b) ours: predict + coco_map':38s} {n / t_ours:9.1f} {t_ours:8.3f}")
-    print(f"{'      inference.predict alone':38s} {n / predict_best:9.1f} {predict_best:8.3f}   ({n_boxes} boxes)")
+    print(f"{'      inference.Detector alone':38s} {n / predict_best:9.1f} {predict_best:8.3f}   ({n_boxes} boxes)")
     print(f"{'      labels + metrics.coco_map alone':38s} {n / map_best:9.1f} {map_best:8.3f}")
+    print(f"{'(p) Ultralytics model.predict':38s} {n / t_predict:9.1f} {t_predict:8.3f}")
     print(f"{'(c) model.val()' + (' (rect)' if args.val_rect else ' (rect=False)'):38s} "
           f"{n / t_val:9.1f} {t_val:8.3f}")
     print()
-    print(f"ours/raw throughput: {t_raw / t_ours:.2f}   (predict alone/raw: {t_raw / predict_best:.2f})")
+    print(f"ours/raw throughput: {t_raw / t_ours:.2f}   (Detector alone/raw: {t_raw / predict_best:.2f}, "
+          f"model.predict/raw: {t_raw / t_predict:.2f})")
     print(f"ours/val throughput: {t_val / t_ours:.2f}")
     box = val_metrics.box
     print(f"mAP50     ours {ours_map['map50']:.4f}  val {box.map50:.4f}  diff {ours_map['map50'] - box.map50:+.4f}")

@@ -19,9 +19,17 @@ Run from the repository root:
 Images: the first `--images` of ../shared/datasets/coco128/images (relative to the repository root),
 resized to `--size` pixels square; imagecorruptions' glass_blur and zoom_blur take about a second
 and a tenth of a second per image, so they run on the first `--slow-images` only (both sides).
+
+Both sides run single-threaded: imagecorruptions' NumPy, SciPy and PIL code uses one core, and
+OpenCV (most of ours), BLAS and torch are held to one thread too, so the ratios compare algorithms,
+not core counts.
 """
 
 from __future__ import annotations
+
+import os
+
+os.environ.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")  # read as NumPy, torch load
 
 import argparse
 import math
@@ -108,7 +116,11 @@ def main() -> int:
     parser.add_argument("--slow-images", type=int, default=10, help="images for glass_blur and zoom_blur")
     parser.add_argument("--size", type=int, default=224, help="square side the images are resized to")
     parser.add_argument("--folder", type=Path, default=DATASET, help="image folder (searched recursively)")
+    parser.add_argument("--corruptions", nargs="+", metavar="NAME", help="only these corruptions (default: all)")
     args = parser.parse_args()
+    cv2.setNumThreads(1)
+    if "torch" in sys.modules:  # Albumentations imports it; nothing here should run on its threads either
+        sys.modules["torch"].set_num_threads(1)
     if not args.folder.is_dir():
         print(f"skipped: no image folder at {args.folder} (pass --folder)")
         return 0
@@ -119,9 +131,10 @@ def main() -> int:
         return 0
     images = load_images(args.folder, args.images, args.size)
     print(f"{len(images)} images from {args.folder}, {args.size}x{args.size}, severities 1-5; "
-          f"{', '.join(sorted(SLOW))} on the first {args.slow_images} images only\n")
+          f"{', '.join(sorted(SLOW))} on the first {args.slow_images} images only; one thread\n")
     np.random.seed(0)  # imagecorruptions draws from NumPy's global generator
-    names = [n for n in imagecorruptions.get_corruption_names("all") if n in perturbations.CATALOGUE]
+    names = [n for n in imagecorruptions.get_corruption_names("all") if n in perturbations.CATALOGUE
+             and (not args.corruptions or n in args.corruptions)]
     rows = [compare(n, imagecorruptions.corrupt, images[:args.slow_images] if n in SLOW else images)
             for n in names]
     report(rows)

@@ -1,4 +1,4 @@
-"""Our mAP (inference.predict + metrics.coco_map) against Ultralytics' own `model.val()`.
+"""Our mAP (inference.Detector + metrics.coco_map) against Ultralytics' own `model.val()`.
 
 Model and data: ../shared/weights/yolov8n.pt (COCO-pretrained) on ../shared/datasets/coco8 val
 (4 images, 17 boxes, 6 classes present), copied into tmp_path because `val()` writes a labels cache
@@ -92,7 +92,7 @@ def coco8_runs(tmp_path_factory) -> dict:
     class_ids = list(range(len(info["names"])))
     refs, sizes = references(images)
 
-    detections = inference.predict(YOLO(weights), images, SETTINGS, "cpu")
+    detections = inference.Detector(weights, SETTINGS, "cpu")(images)
     ours = metrics.coco_map(refs, sizes, detections, class_ids)
 
     val = YOLO(weights).val(data=str(data_yaml), split="val", imgsz=640, conf=0.001, iou=0.7, batch=4,
@@ -110,7 +110,7 @@ def coco8_runs(tmp_path_factory) -> dict:
 
 
 def test_our_map_agrees_with_ultralytics_val(coco8_runs):
-    """inference.predict + metrics.coco_map vs model.val() on coco8 val: within TOLERANCE (0.02)."""
+    """inference.Detector + metrics.coco_map vs model.val() on coco8 val: within TOLERANCE (0.02)."""
     ours, box = coco8_runs["ours"], coco8_runs["val"].box
     assert coco8_runs["n_detections"] > 17, "conf 0.001 should keep a long ranking of boxes"
     report = (f"ours mAP50 {ours['map50']:.4f} mAP50-95 {ours['map50_95']:.4f}; "

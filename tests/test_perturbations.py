@@ -390,6 +390,37 @@ def test_glass_blur_matches_the_reference_function(severity, scene):
     assert diff.max() <= 1 and diff.mean() < 0.05  # float32 against float64 at the two truncations
 
 
+@pytest.mark.parametrize("angle", [-135.0, -90.0, -60.5, -45.0, -20.3, 0.0, 17.0, 44.9])
+def test_sparse_motion_blur_matches_the_one_kernel_convolution(angle, scene):
+    """Runs of taps filtered directly and summed agree with filter2D of the whole line kernel up to
+    float rounding: a grey level apart in a few values at most."""
+    img = scene[0]
+    for radius, sigma in P.CATALOGUE["motion_blur"].ladder:
+        diff = np.abs(P._sparse_motion_blur(img, radius, sigma, angle).astype(int)
+                      - P._motion_blur(img, radius, sigma, angle))
+        assert diff.max() <= 1 and np.count_nonzero(diff) <= 5, (radius, angle, np.count_nonzero(diff))
+
+
+@pytest.mark.parametrize("std", P.CATALOGUE["gaussian_noise"].ladder)
+def test_gaussian_noise_is_albumentations_gaussnoise(std, scene):
+    transform = A.GaussNoise(std_range=(std, std), mean_range=(0, 0), p=1)
+    transform.set_random_seed(5)
+    assert np.array_equal(P.gaussian_noise(scene[0], std, np.random.default_rng(5)),
+                          transform(image=scene[0])["image"])
+
+
+def test_corruptions_run_as_the_seeded_compose_would(scene):
+    """apply() calls a Corruption directly, skipping Compose: same draws, same bytes."""
+    img = scene[0]
+    for name, p in P.CATALOGUE.items():
+        transform = p.build(p.ladder[-1])
+        if isinstance(transform, P.Corruption):
+            compose = A.Compose([transform])
+            compose.set_random_seed(11)
+            assert np.array_equal(P.apply(name, img, np.zeros((0, 5)), len(p.ladder), seed=11)[0],
+                                  compose(image=img)["image"]), name
+
+
 def test_shot_noise_sampler_is_poisson():
     c, level = 12, 64  # rate ~3: counts of c or more (clipped to white) are negligible
     img = np.full((300, 300, 3), level, np.uint8)

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from augaudit import datasets, inference, paths, provenance, runtime, stageparams
+from augaudit import THREADS, datasets, inference, paths, provenance, runtime, stageparams
 from augaudit.files import atomic_dir, write_parquet
 
 
 def run(params: dict, variant: str, perturbation: str, replicates: list[str]) -> Path:
     runtime.offline()
     runtime.use_threads()
-    from ultralytics import YOLO
-
     device = runtime.resolve_device(params["device"])
     split = params["dataset"]["eval_split"]
     out = paths.prediction_dir(variant, perturbation)
@@ -21,12 +19,12 @@ def run(params: dict, variant: str, perturbation: str, replicates: list[str]) ->
     with atomic_dir(out) as tmp:
         for replicate in replicates:
             weights = paths.model_dir(variant, replicate) / "best.pt"
-            model = YOLO(str(weights))
+            detect = inference.Detector(weights, params["predict"], device, workers=THREADS)
             inputs[f"model_{replicate}"] = weights
             (tmp / replicate).mkdir()
             for severity in paths.severities(params, perturbation):
                 folder = paths.images_dir(perturbation, severity, split)
-                frame = inference.predict(model, datasets.list_images(folder), params["predict"], device)
+                frame = detect(datasets.list_images(folder))
                 write_parquet(tmp / replicate / f"{severity}.parquet", frame)
                 inputs[f"images_{severity}"] = folder
         declared = stageparams.stage_params(params, "predict", perturbation)
