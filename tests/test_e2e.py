@@ -166,7 +166,7 @@ def test_prescribe_train_and_validate_the_prescription(snakemake_run, tmp_path):
     jobs = [line.split()[1].rstrip(":") for line in (out.stdout + out.stderr).splitlines()
             if line.startswith(("rule ", "localrule "))]
     assert sorted(jobs) == sorted(["train"] * 4 + ["predict"] * 2 * (1 + len(params["perturbations"]))
-                                  + ["score"] * 2 + ["compare", "report", "all"]), jobs
+                                  + ["score"] * 2 + ["scope", "compare", "report", "all"]), jobs
     audit = json.loads((project / "results/summary/audit.json").read_text())
     (check,) = audit["variants"]["baseline_rx"]["prescription"]
     alone = next(r for r in audit["rows"] if r["variant"] == "baseline_ft" and r["name"] == check["factor"])

@@ -14,15 +14,15 @@ import re
 import pytest
 import yaml
 
-from augaudit import graph, stageparams
+from augaudit import graph, paths, stageparams
 
 from conftest import ROOT, default_params
 
 DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
 # dvc.yaml's stage names: predict runs as predict_clean (foreach) and predict (matrix)
-DVC_STAGES = {"prepare": ["prepare"], "check": ["check"], "train": ["train"], "perturb": ["perturb"],
-              "predict": ["predict_clean", "predict"], "score": ["score"], "compare": ["compare"],
-              "report": ["report"]}
+DVC_STAGES = {"prepare": ["prepare"], "check": ["check"], "scope": ["scope"], "train": ["train"],
+              "perturb": ["perturb"], "predict": ["predict_clean", "predict"], "score": ["score"],
+              "compare": ["compare"], "report": ["report"]}
 
 
 def _body(name: str) -> dict:
@@ -58,7 +58,69 @@ def test_dvc_lists_each_stage_s_declared_params(stage):
     for name in DVC_STAGES[stage]:
         item = {"train": variant, "perturb": perturbation, "predict": perturbation, "predict_clean": "clean"}.get(name)
         want = sorted(stageparams.stage_params(params, stage, item))
+        if stage == "train":  # through its scope file, which the scope stage writes from every key it reads
+            assert _dvc_params(name, variant, perturbation) == []
+            assert f"results/scope/train/{variant}.json" in _dvc_deps(name, variant)
+            assert {key.split(".")[0] for key in want} <= set(_dvc_params("scope", variant, perturbation))
+            continue
         assert sorted(_dvc_params(name, variant, perturbation)) == want, name
+
+
+def _dvc_deps(name: str, variant: str) -> list[str]:
+    return [d.replace("${key}", variant) for d in _body(name)["deps"]]
+
+
+def test_train_declares_what_training_reads_and_not_what_the_audit_reads():
+    """A variant's `baseline` (and a prescription's keys) and a recipe's `targets` are the audit's:
+    editing them re-runs compare, not training. Its own `train:` settings, `evaluate_only` and a
+    recipe's `ultralytics` settings are training's, present in some variants and absent in others:
+    the scope stage's file carries them to DVC."""
+    params = default_params()
+    declared = stageparams.stage_params(params, "train", "flips")
+    assert set(declared["variants.flips"]) == {"init", "recipe", "train"}
+    assert set(declared["recipes.flips"]) == {"albumentations"}
+    edited = copy.deepcopy(params)
+    edited["variants"]["flips"].update(baseline="mixed", prescribed=["noise"], prescribed_for="mixed")
+    edited["recipes"]["flips"]["targets"] = ["noise"]
+    assert stageparams.stage_params(edited, "train", "flips") == declared
+    edited["variants"]["flips"]["evaluate_only"] = True
+    edited["recipes"]["flips"]["ultralytics"] = {"mosaic": 1.0}
+    now = stageparams.stage_params(edited, "train", "flips")
+    assert now["variants.flips"]["evaluate_only"] is True and now["recipes.flips"]["ultralytics"] == {"mosaic": 1.0}
+
+
+def test_every_variant_and_recipe_key_is_training_s_or_the_audit_s():
+    """A key added to the schema must be classed: read by training (re-trains) or by the audit alone."""
+    schema = yaml.safe_load((ROOT / "src/augaudit/schemas/params.schema.yaml").read_text())["properties"]
+    variant = set(schema["variants"]["additionalProperties"]["properties"])
+    recipe = set(schema["recipes"]["additionalProperties"]["properties"])
+    assert variant == set(stageparams.VARIANT_TRAINING) | {"baseline", "prescribed", "prescribed_for"}
+    assert recipe == set(stageparams.RECIPE_TRAINING) | {"targets"}
+
+
+def test_scope_writes_each_variant_s_training_params_and_replicates(tmp_path, monkeypatch):
+    """The file DVC's train@<v> depends on: equal bytes for an audit-only edit, new ones for a training edit."""
+    monkeypatch.chdir(tmp_path)
+    params = default_params()
+    params["variants"]["mixed"]["train"] = {"replicates": 3}
+
+    def written(p):
+        stageparams.call(p, "scope")
+        return {v: paths.train_scope(v).read_bytes() for v in p["variants"]}
+
+    before = written(params)
+    record = json.loads(before["flips"])
+    assert record == {"params": json.loads(json.dumps(stageparams.stage_params(params, "train", "flips"))),
+                      "replicates": 1}
+    assert json.loads(before["mixed"])["replicates"] == 3
+    audit = copy.deepcopy(params)
+    audit["variants"]["flips"]["baseline"] = "mixed"
+    audit["recipes"]["mixed"]["targets"] = ["noise"]
+    assert written(audit) == before
+    training = copy.deepcopy(params)
+    training["recipes"]["flips"]["albumentations"][0]["p"] = 0.25
+    after = written(training)
+    assert {v for v in before if after[v] != before[v]} == {"flips"}
 
 
 def test_code_follows_imports_wherever_they_are(tmp_path):
@@ -97,11 +159,15 @@ def _placeholders(project, params) -> None:
         make(f"data/perturbed/{t}", True)
     make("results/summary", True)
     make("results/report", True)
+    from conftest import run
+
+    run(["python", "scripts/scope.py"], project)  # real: its bytes decide which training DVC re-runs
 
 
 # what re-runs after a stage re-runs (its outputs are newer than theirs)
-DOWNSTREAM = {"prepare": set(graph.STAGES) - {"prepare"}, "check": {"train", "perturb", "predict", "score", "compare",
-                                                                    "report"},
+# (Snakemake's train does not read scope's file: it decides from its own params)
+DOWNSTREAM = {"prepare": set(graph.STAGES) - {"prepare", "scope"}, "check": {"train", "perturb", "predict", "score",
+                                                                             "compare", "report"}, "scope": set(),
               "train": {"predict", "score", "compare", "report"}, "perturb": {"predict", "score", "compare", "report"},
               "predict": {"score", "compare", "report"}, "score": {"compare", "report"}, "compare": {"report"},
               "report": set()}
@@ -111,8 +177,10 @@ def _stage(job: str) -> str:
     return "predict" if job.startswith("predict") else job.split("@")[0]
 
 
-def _plans(project) -> tuple[set[str], set[str]]:
-    """The stages `snakemake -n` and `dvc status` plan, the two run side by side."""
+def _plans(project, follow_scope: bool = False) -> tuple[set[str], set[str]]:
+    """The stages `snakemake -n` and `dvc status` plan, the two run side by side. `follow_scope`: when
+    DVC's scope stage is among them, run it (a second) and add the training whose file it changed,
+    which `dvc status` shows only then."""
     from concurrent.futures import ThreadPoolExecutor
 
     from conftest import run
@@ -121,7 +189,11 @@ def _plans(project) -> tuple[set[str], set[str]]:
         plan, status = pool.map(lambda cmd: run(cmd, project).stdout,
                                 [["snakemake", "-n"], ["dvc", "status", "--json"]])
     snakemake = {rule for rule in re.findall(r"^(?:local)?rule (\w+):$", plan, re.MULTILINE)} - {"all"}
-    return snakemake, {_stage(job) for job in json.loads(status or "{}")}
+    dvc = set(json.loads(status or "{}"))
+    if follow_scope and "scope" in dvc:
+        run(["dvc", "repro", "--single-item", "-q", "scope"], project)
+        dvc |= set(json.loads(run(["dvc", "status", "--json"], project).stdout or "{}"))
+    return snakemake, {_stage(job) for job in dvc}
 
 
 @pytest.mark.e2e
@@ -239,12 +311,27 @@ def _edits(params):
     job's params, and are left to the replicate tests."""
     from augaudit import config
 
-    declared = {(s, key) for s in graph.STAGES for item in _items(params, s)
-                for key in stageparams.stage_params(params, s, item)}
+    declared = {(s, key): value for s in graph.STAGES for item in _items(params, s)
+                for key, value in stageparams.stage_params(params, s, item).items()}
+
+    def holds(key, value, dotted):  # the declared value holds the leaf (train's keeps part of a variant)
+        if dotted == key:
+            return True
+        if not dotted.startswith(key + "."):
+            return False
+        for part in dotted[len(key) + 1:].split("."):
+            if isinstance(value, dict) and part in value:
+                value = value[part]
+            elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+                value = value[int(part)]
+            else:
+                return False
+        return True
+
     seen = set()
     for path, value in _leaves(params):
         dotted = ".".join(map(str, path))
-        how = frozenset((s, key) for s, key in declared if dotted == key or dotted.startswith(key + "."))
+        how = frozenset(d for d, v in declared.items() if holds(d[1], v, dotted))
         new = _changed(value, path[-1])
         if path[-1] == "replicates" or new is None or how in seen:
             continue
@@ -280,9 +367,11 @@ def test_editing_a_param_plans_exactly_the_stages_that_declare_it(tmp_path):
                     if stageparams.stage_params(edited, s, item) != stageparams.stage_params(params, s, item)}
         (project / "params.yaml").write_text(yaml.safe_dump(edited, sort_keys=False))
         try:
-            snakemake, dvc = _plans(project)
+            snakemake, dvc = _plans(project, follow_scope=True)
         finally:
             (project / "params.yaml").write_text(original)
+            if "scope" in dvc:  # back to the finished state's scope files and dvc.lock
+                run(["dvc", "repro", "--single-item", "-q", "scope"], project)
         downstream = {s for s in graph.STAGES if any(s in DOWNSTREAM[e] for e in expected)}
         assert snakemake == expected | downstream, f"{key}: snakemake plans {sorted(snakemake)}, declarations " \
             f"say {sorted(expected)} and what follows them"
@@ -335,6 +424,8 @@ def test_both_engines_wire_the_same_files_into_each_stage(tmp_path):
     assert set(snakemake) == set(dvc)
     for name, (ins, outs) in snakemake.items():
         deps, dvc_outs = (_covers({"scripts", "src", "params.yaml"}, files) for files in dvc[name])
+        if name.startswith("train@"):  # DVC's channel for its params (Snakemake's job has them as `params:`)
+            deps.remove(f"results/scope/train/{name.removeprefix('train@')}.json")
         ins = _covers({"scripts", "src"}, ins)
         assert not _covers(deps, ins), f"{name}: Snakemake reads {sorted(_covers(deps, ins))}, dvc.yaml does not"
         assert not _covers(dvc_outs, outs), f"{name}: Snakemake writes {sorted(_covers(dvc_outs, outs))}, dvc.yaml not"
@@ -363,6 +454,9 @@ def test_a_prescription_plans_only_the_new_variants_and_the_summary(tmp_path):
     (project / "params.yaml").write_text(prescribed.read_text())
     want = {"compare", "report"} | {f"{stage}@{v}" for v in new for stage in ("train", "predict_clean", "score")} \
         | {f"predict@{v}-{p}" for v in new for p in params["perturbations"]}
+    want.add("scope")  # the variants changed: it re-writes every file, the old variants' with the same bytes
     plan = run(["snakemake", "-n"], project).stdout
     assert set(_snakemake_jobs(plan)) == want
     assert set(json.loads(run(["dvc", "status", "--json"], project).stdout)) == want
+    run(["dvc", "repro", "--single-item", "-q", "scope"], project)
+    assert set(json.loads(run(["dvc", "status", "--json"], project).stdout)) == want - {"scope"}

@@ -292,7 +292,7 @@ def test_snakemake_recipe_change_reruns_variant_and_its_warm_starts(snakemake_ru
     retrained = warm_started(params, RECIPE_OF)
     assert retrained == {"baseline", "flips"}  # the tiny config: flips warm-starts from baseline
     plan = snakemake_plan(project)
-    assert plan == expected_jobs(params, variants=retrained)
+    assert plan == expected_jobs(params, variants=retrained) | {"scope"}  # scope: every recipe's file, rewritten
     assert {j for j in plan if j.startswith("train")} == {f"train@{v}" for v in retrained}
 
 
@@ -301,12 +301,39 @@ def test_dvc_recipe_change_reruns_variant_and_its_warm_starts(dvc_run, tmp_path)
     project = copy_project(dvc_run, tmp_path / "p")
     params = edit_params(project, _change_recipe)
     retrained = warm_started(params, RECIPE_OF)
-    # changed now: the variant's training (its recipe) and compare (it reads every recipe)
+    # changed now: scope and compare (each reads every recipe)
+    assert set(dvc_status(project)) == {"scope", "compare"}
+    # scope's new file for the variant: its training (the others' files come back byte-identical)
+    assert dvc_repro(project, "--single-item", "scope") == {"scope"}
     assert set(dvc_status(project)) == {f"train@{RECIPE_OF}", "compare"}
     # with the new weights: the warm-started variant too, and everything downstream of both
     plan = dvc_repro(project, "--dry", "--force-downstream")
     assert plan == expected_jobs(params, variants=retrained)
     assert {j for j in plan if j.startswith("train")} == {f"train@{v}" for v in retrained}
+
+
+def _change_audit_only(params: dict) -> None:
+    """What the audit reads and training does not: whom a variant is compared with, what a recipe targets."""
+    params["variants"]["flips"]["baseline"] = "mixed"
+    params["recipes"][params["variants"]["mixed"]["recipe"]]["targets"].remove("noise")
+
+
+@e2e
+def test_snakemake_audit_only_change_trains_nothing(snakemake_run, tmp_path):
+    project = copy_project(snakemake_run, tmp_path / "p")
+    edit_params(project, _change_audit_only)
+    assert snakemake_plan(project) == {"scope", "compare", "report"}
+
+
+@e2e
+def test_dvc_audit_only_change_trains_nothing(dvc_run, tmp_path):
+    project = copy_project(dvc_run, tmp_path / "p")
+    edit_params(project, _change_audit_only)
+    before = tree_digest(project, "results/models")
+    assert dvc_repro(project) == {"scope", "compare", "report"}
+    assert tree_digest(project, "results/models") == before
+    audit = json.loads((project / "results/summary/audit.json").read_text())
+    assert audit["variants"]["flips"]["baseline"] == "mixed" and "noise" not in audit["variants"]["mixed"]["targets"]
 
 
 # ---------------------------------------------------------------- 4. experiments and metrics diff
@@ -373,7 +400,9 @@ def test_snakemake_killed_mid_stage_leaves_nothing_finished(snakemake_run, tmp_p
         snakemake(project, "--unlock")
     assert f"train@{KILLED}" in snakemake_plan(project)  # not considered complete
     out = snakemake(project, "--cores", "2")  # any other kill: the next run just completes
-    assert snakemake_jobs(out.stdout + out.stderr) == expected_jobs(params, variants=warm_started(params, KILLED))
+    # (scope, which the recipe edit re-runs beside the training, may or may not have run before the kill)
+    ran = snakemake_jobs(out.stdout + out.stderr) - {"scope"}
+    assert ran == expected_jobs(params, variants=warm_started(params, KILLED))
     assert (project / f"results/models/{KILLED}/r0/best.pt").is_file()
     assert stale_temps(project) == []  # the killed run's temp folder was cleaned up
     assert snakemake_plan(project) == set()

@@ -5,6 +5,7 @@ A test is `clean` or a (perturbation, severity) pair. A variant is trained as re
 
     data/clean/{images,labels}/<split>/, data.yaml             prepare
     results/check/data_check.json                              check
+    results/scope/train/<variant>.json                         scope
     results/models/<variant>/<replicate>/best.pt, ...          train
     data/perturbed/<perturbation>/<severity>/{images,labels}/, boxes.csv   perturb
     results/predictions/<variant>/<perturbation>/<replicate>/<severity>.parquet   predict
@@ -20,6 +21,7 @@ from pathlib import Path
 CLEAN = Path("data/clean")
 PERTURBED = Path("data/perturbed")
 CHECK = Path("results/check")
+SCOPE = Path("results/scope")
 MODELS = Path("results/models")
 PREDICTIONS = Path("results/predictions")
 SCORES = Path("results/scores")
@@ -34,6 +36,11 @@ def replicate_name(index: int) -> str:
 def model_dir(variant: str, replicate: str | None = None) -> Path:
     """A variant's folder (all replicates), or one replicate's (best.pt, recipe.json, train.log, ...)."""
     return MODELS / variant if replicate is None else MODELS / variant / replicate
+
+
+def train_scope(variant: str) -> Path:
+    """What a variant's training reads of params.yaml (the scope stage's file for it)."""
+    return SCOPE / "train" / f"{variant}.json"
 
 
 def images_dir(perturbation: str, severity: int, eval_split: str) -> Path:

@@ -1,7 +1,8 @@
 """What each stage reads of params.yaml, and the per-variant settings it resolves to.
 
 `stage_params` is each stage's scope: the keys it declares, recorded in provenance and used as
-Snakemake's rerun trigger (dvc.yaml lists the same keys; tests/test_graph.py checks that). `call`
+Snakemake's rerun trigger (dvc.yaml lists the same keys, except train's, which reach DVC through
+the scope stage's file: see augaudit.stages.scope; tests/test_graph.py checks both). `call`
 runs a stage as its entry point does: on `scope`, those keys alone, so a read of any other key is a
 KeyError, plus the model layout the DAG decided (which replicates, warm-started from what). Stage
 modules import only this module of the params handling, so editing validation (augaudit.config)
@@ -17,6 +18,10 @@ from importlib import import_module
 from augaudit import paths
 
 VARIANT_MODELS = re.compile(r"^results/models/([a-z][a-z0-9_]*)/?$")  # init: warm start from another variant
+# What training reads of a variant and of its recipe. The rest is the audit's (a variant's `baseline`,
+# `prescribed`, `prescribed_for`; a recipe's `targets`): compare reads it, and editing it trains nothing.
+VARIANT_TRAINING = ("init", "recipe", "evaluate_only", "train")
+RECIPE_TRAINING = ("albumentations", "ultralytics")
 
 
 def parent_variant(variant: dict) -> str | None:
@@ -72,14 +77,18 @@ def stage_params(params: dict, stage: str, item: str | None = None) -> dict:
         sub = {"seed": p["seed"], "dataset": p["dataset"]}
     elif stage == "check":
         sub = {}
+    elif stage == "scope":  # what every variant's training reads, and how many replicates each has
+        sub = {"seed": p["seed"], "device": p["device"], "train": p["train"], "variants": p["variants"],
+               "recipes": p["recipes"]}
     elif stage == "train":  # one replicate's job: the replicate count is not among its inputs
-        v = copy.deepcopy(p["variants"][item])
+        v = {k: copy.deepcopy(x) for k, x in p["variants"][item].items() if k in VARIANT_TRAINING}
         v.get("train", {}).pop("replicates", None)
         if v.get("train") == {}:
             del v["train"]
+        recipe = {k: x for k, x in p["recipes"][v["recipe"]].items() if k in RECIPE_TRAINING}
         sub = {"seed": p["seed"], "device": p["device"],
                "train": {k: x for k, x in p["train"].items() if k != "replicates"},
-               f"variants.{item}": v, f"recipes.{v['recipe']}": p["recipes"][v["recipe"]]}
+               f"variants.{item}": v, f"recipes.{v['recipe']}": recipe}
     elif stage == "perturb":
         sub = {"seed": p["seed"], "dataset.eval_split": p["dataset"]["eval_split"],
                f"perturbations.{item}": p["perturbations"][item]}

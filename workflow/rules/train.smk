@@ -1,3 +1,18 @@
+rule scope:
+    input:
+        code=code_files("scope"),
+    output:
+        directory("results/scope"),
+    log:
+        "logs/scope.log",
+    benchmark:
+        "logs/benchmark/scope.tsv"
+    params:
+        stage=lambda wc: stage_params(config, "scope"),
+    shell:
+        "python scripts/scope.py > {log} 2>&1"
+
+
 rule train:
     input:
         code=code_files("train"),

@@ -44,7 +44,7 @@ def _train_one(params: dict, variant: str, replicate: str, init: str, device: st
     stage_params = stageparams.stage_params(params, "train", variant)
     if v.get("evaluate_only"):  # the checkpoint as it is, so predict/score treat it like a trained one
         shutil.copyfile(init, folder / "best.pt")
-        write_json(folder / "recipe.json", {"name": v["recipe"], "targets": [], "evaluate_only": True,
+        write_json(folder / "recipe.json", {"name": v["recipe"], "evaluate_only": True,
                                             "albumentations": recipes.serialise([])})
         write_text(folder / "train.log", f"evaluate-only: {init} used as it is, no training\n")
         provenance.write(folder, "train", {"init": Path(init)}, stage_params, None)
@@ -57,8 +57,7 @@ def _train_one(params: dict, variant: str, replicate: str, init: str, device: st
     result = training.train(init, data_yaml, params["recipes"][v["recipe"]], settings, seed, device, work)
     for name in ("best", "results", "args"):
         shutil.copyfile(result[name], folder / Path(result[name]).name)
-    write_json(folder / "recipe.json", {"name": v["recipe"], "targets": params["recipes"][v["recipe"]]["targets"],
-                                        "albumentations": result["recipe"]})
+    write_json(folder / "recipe.json", {"name": v["recipe"], "albumentations": result["recipe"]})
     write_text(folder / "train.log", "\n".join(result["log"]) + "\n")
     shutil.rmtree(work)
     inputs = {"data": paths.CLEAN}
