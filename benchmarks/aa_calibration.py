@@ -1,37 +1,41 @@
-"""A/A calibration of the audit: how often does it find an effect where there is none? (docs/risk.md)
+"""Calibration and power of the augmentation audit (docs/risk.md, "Calibration").
 
-Trains `--seeds` replicates (default 6) of the default's `baseline` (recipe `none`) and 3 of `mixed`
-on the default data, through the real workflow (`snakemake --cores all` in `benchmarks/out/aa/`, a
-copy of the project's code, refreshed on every run and imported from there, so editing the
-checkout during a run changes nothing). Snakemake reuses what is up to date: a second run computes
-only the tables; after an edit of the code it re-runs what that code feeds (the training code: every
-model). Then it prints, over the default's 18 comparisons (8 factors, 10 perturbations):
+1. **Real runs.** Trains, through the real workflow (`snakemake` in `benchmarks/out/aa/`, a copy of the
+   project's code refreshed on every run), the default data with 6 seeds of `baseline` (recipe `none`),
+   6 of `mixed` and 3 of `noise_strong` (GaussNoise on 80 % of the images, a positive control whose
+   effect on noise is certain). Seeds are paired: replicate rI of every variant has the same seed.
+2. **Real A/A pairs from disjoint seed sets**: `baseline` r0-r2 against `baseline` r3-r5, and `mixed`
+   r0-r2 against `mixed` r3-r5, audited as the audit audits (every verdict is false); and the real
+   positive controls at 3 seeds per arm: `mixed` and `noise_strong` against `baseline` r0-r2 (paired).
+3. **Variance components** of each recipe (images x seeds x tests), fitted to its 6 seeds on the images
+   every replicate can break: per perturbation the seed and interaction variances (two-way ANOVA),
+   the seeds' correlation across perturbations, and the between-arm seed correlation that pairing buys
+   (`mixed` rI against `baseline` rI).
+4. **Simulation** of `--experiments` A/A experiments per scenario with the audit's real row structure
+   (the default's 10 perturbations and 8 factors, factor rows aggregated from perturbation rows,
+   duplicates, primary and secondary hypotheses, weighted Holm): images resampled from the real ones,
+   each with its real broken rates, real residuals, seed effects drawn from the fitted components;
+   scenarios `none` and `mixed` components, and `heavy`: one bad training run (a seed effect of 4 SD in
+   one replicate of one arm). It prints the raw p-values' uniformity (Kolmogorov-Smirnov), the
+   per-comparison false rate at the nominal 5 % with its 95 % Clopper-Pearson interval, the per-family
+   rate (any false verdict after the multiplicity correction), then power against replicates and effect
+   size for a targeted (primary) factor — for each analysis: paired or unpaired seeds, with or without
+   empirical-Bayes variance moderation.
 
-1. the OLD method (image-only paired bootstrap on every image, no multiplicity control) on every pair
-   of single seeds: the share of comparisons with a verdict other than `no effect` — all false;
-2. the NEW method (risk.estimate: images + seeds, images both arms can break, Holm) on every split
-   of the seeds into two arms of 3, and on every pair of single seeds (k = 1: provisional verdicts);
-3. the NEW method on a real difference: `mixed` (3 seeds) against `baseline` (seeds r0-r2), on the
-   factors `mixed` targets (blur, noise, lighting), and where an effect is not detected, how many
-   replicates per arm or test images would detect an effect of the size seen (80 % power, Holm's
-   first step over the family).
+Run from the repository root (about 25 minutes on 2 cores the first time, a few minutes after):
 
-Run from the repository root (about 35-40 minutes on 2 cores the first time, seconds after):
-
-    .venv/bin/python benchmarks/aa_calibration.py
+    .venv/bin/python benchmarks/aa_calibration.py [--experiments 2000] [--no-workflow]
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import math
 import os
 import shutil
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -39,163 +43,314 @@ import pandas as pd
 import yaml
 from scipy import stats
 
-from augaudit import risk
+from augaudit import perturbations, risk
 from augaudit.stages import compare
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "out" / "aa"
 PROJECT_FILES = ["Snakefile", "workflow", "scripts", "src", "models"]
-TARGETED = ("blur", "noise", "lighting")
+NOISE_STRONG = {"targets": ["noise"], "albumentations": [{"transform": "GaussNoise", "p": 0.8,
+                                                           "std_range": [0.05, 0.4]}]}
+ANALYSES = {"paired": (True, False), "paired + moderated": (True, True), "unpaired": (False, False),
+            "unpaired + moderated": (False, True)}
 
 
-def prepare(seeds: int) -> dict:
+def prepare() -> dict:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["recipes"]["noise_strong"] = NOISE_STRONG
+    base = params["variants"]["baseline"]
     params["variants"] = {
-        "baseline": {**params["variants"]["baseline"], "train": {"replicates": seeds}},
-        "mixed": {**params["variants"]["mixed"], "train": {"replicates": 3}},
+        "baseline": {**base, "train": {"replicates": 6}},
+        "mixed": {**params["variants"]["mixed"], "train": {"replicates": 6}},
+        "noise_strong": {"init": base["init"], "recipe": "noise_strong", "baseline": "baseline",
+                         "train": {"replicates": 3}},
     }
     WORK.mkdir(parents=True, exist_ok=True)
     for name in PROJECT_FILES:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.rmtree(WORK / name, ignore_errors=True)
-            shutil.copytree(src, WORK / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy2(src, WORK / name)
+        sync(ROOT / name, WORK / name)
     (WORK / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return params
+
+
+def sync(src: Path, dst: Path) -> None:
+    """Make `dst` a copy of `src`, writing only files whose bytes differ (so, as after an edit of the
+    checkout, their modification time is now and Snakemake re-runs what they feed) and removing the rest."""
+    files = [src] if src.is_file() else [p for p in src.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                                         and not any(x.endswith(".egg-info") for x in p.parts)]
+    wanted = set()
+    for f in files:
+        target = dst / f.relative_to(src) if src.is_dir() else dst
+        wanted.add(target)
+        if not target.is_file() or target.read_bytes() != f.read_bytes():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, target)
+    if src.is_dir():
+        for old in [p for p in dst.rglob("*") if p.is_file() and p not in wanted and "__pycache__" not in p.parts]:
+            old.unlink()
 
 
 def load(variant: str) -> tuple[pd.DataFrame, dict]:
     folder = WORK / "results" / "scores" / variant
     tests = json.loads((folder / "metrics.json").read_text())["tests"]
-    return pd.read_parquet(folder / "per_image.parquet"), {r: m["clean"]["map50"] for r, m in tests.items()}
+    return pd.read_parquet(folder / "per_image.parquet"), tests
 
 
-def arm(table: pd.DataFrame, replicates: list[str], name: str) -> pd.DataFrame:
-    return table[table["replicate"].isin(replicates)].assign(variant=name)
+def arm(table: pd.DataFrame, replicates: list[str]) -> pd.DataFrame:
+    """Some replicates of a variant, renamed r0.. in order (the audit pairs replicates by name)."""
+    rename = {r: f"r{i}" for i, r in enumerate(replicates)}
+    return table[table["replicate"].isin(replicates)].assign(replicate=lambda t: t["replicate"].map(rename))
 
 
-def old_verdicts(a: pd.DataFrame, b: pd.DataFrame, n_resamples: int, seed: int) -> list[str]:
-    """The method before this benchmark: per factor and perturbation, the paired per-image difference
-    over every image, a 95 % percentile bootstrap over images, 'helped'/'backfired' when it excludes 0."""
-    out = []
-    for level in ("factor", "perturbation"):
-        pa, pb = a[a["test"] != "clean"], b[b["test"] != "clean"]
-        for key, g in pa.groupby(level, sort=True):
-            diff = (risk.rates(g).iloc[:, 0] - risk.rates(pb[pb[level] == key]).iloc[:, 0]).to_numpy()
-            if np.all(diff == diff[0]):
-                out.append("no effect")
-                continue
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ci = stats.bootstrap((diff,), np.mean, n_resamples=n_resamples, method="percentile",
-                                     rng=np.random.default_rng(seed)).confidence_interval
-            out.append("helped" if ci.high < 0 else "backfired" if ci.low > 0 else "no effect")
-    return out
+def clean_of(tests: dict, replicates: list[str]) -> dict:
+    return {"map50": [tests[r]["clean"]["map50"] for r in replicates],
+            "jackknife": [tests[r]["clean"]["jackknife_map50"] for r in replicates]}
 
 
-def new_audit(params: dict, a: pd.DataFrame, b: pd.DataFrame, maps: tuple[float, float]) -> dict:
+def audit(params: dict, a: pd.DataFrame, b: pd.DataFrame, clean: tuple[dict, dict], recipe: str,
+          paired: bool = True) -> dict:
+    """compare.audit on two arms: `a` (recipe `recipe`) against `b`, seeds paired or not."""
     p = {**params, "variants": {"b": {"init": "models/yolov8n.yaml", "recipe": "none"},
-                                "a": {"init": "models/yolov8n.yaml", "recipe": "mixed", "baseline": "b"}}}
-    return compare.audit(p, {"a": a, "b": b}, {"a": {"map50_clean": maps[0]}, "b": {"map50_clean": maps[1]}})
+                                "a": {"init": "models/yolov8n.yaml", "recipe": recipe, "baseline": "b"}}}
+    return compare.audit(p, {"a": a, "b": b}, {"a": clean[0], "b": clean[1]}, paired=None if paired else False)
 
 
-def share(verdicts: list[str]) -> str:
-    wrong = sum(v != "no effect" for v in verdicts)
-    return f"{wrong} of {len(verdicts)} ({100 * wrong / len(verdicts):.1f} %)"
+def show_audit(title: str, result: dict) -> None:
+    info = result["variants"]["a"]
+    print(f"\n### {title}\n")
+    print(f"{info['n_images']} images both arms can break; {info['family_size']} distinct hypotheses; seeds "
+          f"{'paired' if info['paired_seeds'] else 'unpaired'}; between-arm seed correlation "
+          f"{_f(info['seed_correlation'], 2)}; clean mAP50 change {info['map50_clean_change']:+.3f} "
+          f"[{_f(info['map50_clean_low'], 3)}, {_f(info['map50_clean_high'], 3)}]\n")
+    print("| row | role | Δ risk pp [95 % CI] | p | p adjusted | verdict |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for r in result["rows"]:
+        print(f"| {r['level']} {r['name']} | {r['role']} | {r['difference']:+.1f} [{_f(r['low'])}, {_f(r['high'])}] | "
+              f"{_f(r['p_value'], 3)} | {_f(r['p_adjusted'], 3)} | {r['verdict']} |")
 
 
-def power(delta: float, a: np.ndarray, b: np.ndarray, family: int, alpha: float) -> str:
-    """Replicates per arm (images fixed) and images (replicates fixed) that would detect an effect of
-    the size seen with 80 % power at Holm's first step (alpha / family), from this experiment's variance
-    components, with the audit's own standard error and Welch-Satterthwaite degrees of freedom."""
-    n, k = a.shape[0], a.shape[1]
-    v_img = 1e4 * (a.mean(1) - b.mean(1)).var(ddof=1)                   # per-image differences, pp^2
-    v_seeds = [1e4 * x.mean(0).var(ddof=1) for x in (a, b)]              # each arm's replicate risks, pp^2
+def _f(v, digits: int = 1) -> str:
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
-    def detectable(kk: int, nn: int) -> bool:
-        terms = [(v_img / nn, nn - 1)] + [(v / kk, kk - 1) for v in v_seeds]
-        var = sum(t for t, _ in terms)
-        df = var ** 2 / sum(t ** 2 / d for t, d in terms)
-        q = stats.t.ppf(1 - alpha / family / 2, df) + stats.t.ppf(0.8, df)
-        return abs(delta) / math.sqrt(var) >= q
 
-    ks = next((kk for kk in range(2, 201) if detectable(kk, n)), None)
-    ns = next((nn for nn in range(n, 100 * n + 1, 10) if detectable(k, nn)), None)
-    return (f"effect {abs(delta):.1f} pp; seed SD {math.sqrt(np.mean(v_seeds)):.1f} pp per replicate, per-image SD "
-            f"{math.sqrt(v_img):.1f} pp: {ks or '>200'} replicates per arm at {n} images, or "
-            f"{ns or f'>{100 * n}'} images at {k} replicates")
+# ------------------------------------------------------------------ variance components
+
+def rates(table: pd.DataFrame, images: pd.Index, names: list[str]) -> np.ndarray:
+    """images x replicates x perturbations: each image's broken rate over a perturbation's severities."""
+    t = table[(table["test"] != "clean") & table["image_id"].isin(images)]
+    out = t.pivot_table(index="image_id", columns=["perturbation", "replicate"], values="broken", aggfunc="mean",
+                        observed=True)
+    reps = sorted(t["replicate"].unique(), key=lambda r: int(r[1:]))
+    return np.stack([out[p][reps].to_numpy(float) for p in names], axis=2)
+
+
+def components(x: np.ndarray) -> dict:
+    """Per perturbation: seed variance, interaction variance (two-way ANOVA, unbiased), the image means,
+    the residuals (rescaled to the interaction's variance) and the seeds' correlation across perturbations."""
+    n, k, m = x.shape
+    seed_var, resid_var, resid = np.zeros(m), np.zeros(m), np.zeros_like(x)
+    for j in range(m):
+        _, ms_s, ms_e = risk.mean_squares(x[:, :, j])
+        seed_var[j], resid_var[j] = max(0.0, (ms_s - ms_e) / n), ms_e
+        rows, cols = x[:, :, j].mean(1), x[:, :, j].mean(0)
+        resid[:, :, j] = (x[:, :, j] - rows[:, None] - cols[None, :] + x[:, :, j].mean()) * math.sqrt(
+            n * k / ((n - 1) * (k - 1)))
+    cols = x.mean(axis=0)                                    # k x m replicate risks
+    corr = np.corrcoef(cols.T)
+    off = corr[~np.eye(m, dtype=bool)]
+    return {"seed_var": seed_var, "resid_var": resid_var, "means": x.mean(axis=1), "resid": resid,
+            "seed_corr": float(np.nanmean(off))}
+
+
+def between_arm_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Replicate rI of two recipes trained with one seed: the correlation of their replicate risks, pooled
+    over perturbations (each centred)."""
+    ca, cb = a.mean(axis=0), b.mean(axis=0)
+    ca, cb = ca - ca.mean(axis=0), cb - cb.mean(axis=0)
+    return float((ca * cb).sum() / math.sqrt((ca ** 2).sum() * (cb ** 2).sum()))
+
+
+# ------------------------------------------------------------------ simulation with the audit's rows
+
+class Structure:
+    """The default's hypotheses, built as compare builds them: factor rows aggregate their perturbations'
+    tests (weighted by severities), perturbations alone in their factor repeat the factor's row."""
+
+    def __init__(self, params: dict, names: list[str], targets: list[str]):
+        sev = np.array([len(params["perturbations"][p]["severities"]) for p in names], float)
+        factors = sorted({perturbations.CATALOGUE[p].factor for p in names})
+        self.rows = []  # (name, role, weights over perturbations)
+        for f in factors:
+            w = np.array([s if perturbations.CATALOGUE[p].factor == f else 0.0 for p, s in zip(names, sev,
+                                                                                                strict=True)])
+            self.rows.append((f, "primary" if f in targets else "secondary", w / w.sum()))
+        for j, p in enumerate(names):
+            f = perturbations.CATALOGUE[p].factor
+            if sum(perturbations.CATALOGUE[q].factor == f for q in names) > 1:
+                w = np.zeros(len(names))
+                w[j] = 1.0
+                self.rows.append((p, "secondary", w))
+        self.weights = compare._weights([r[1] for r in self.rows], 0.8)
+        self.primary = [i for i, r in enumerate(self.rows) if r[1] == "primary"]
+
+    def test(self, a: np.ndarray, b: np.ndarray, paired: bool, moderated: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Raw and weighted-Holm-adjusted p-values of every distinct hypothesis."""
+        est = [risk.estimate(a @ w, b @ w, paired=paired) for _, _, w in self.rows]
+        if moderated:
+            est = risk.moderate(est)
+        raw = np.array([e.p_value() for e in est])
+        return raw, np.array(risk.adjust(list(raw), "holm", self.weights))
+
+
+def simulate(c: dict, n: int, k: int, rng: np.random.Generator, rho: float, effect: np.ndarray | None = None,
+             heavy: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Two arms (images x replicates x perturbations) from fitted components: resampled images with their
+    real broken rates and residuals, seed effects per perturbation correlated across perturbations as
+    measured, shared between the arms with correlation `rho` (paired seeds)."""
+    m = c["means"].shape[1]
+    images = rng.integers(0, c["means"].shape[0], n)
+    sd = np.sqrt(c["seed_var"])
+
+    def seeds() -> np.ndarray:
+        common = rng.normal(size=(k, 1))
+        own = rng.normal(size=(k, m))
+        r = max(c["seed_corr"], 0.0)
+        return (math.sqrt(r) * common + math.sqrt(1 - r) * own) * sd
+
+    sa = seeds()
+    sb = math.sqrt(rho) * sa + math.sqrt(1 - rho) * seeds()
+    if heavy:
+        sb[0] += 4 * sd
+
+    def noise() -> np.ndarray:
+        cells = rng.integers(0, c["resid"].shape[1], (n, k))
+        return c["resid"][images[:, None], cells]
+
+    base = c["means"][images][:, None, :]
+    a = base + sa[None] + noise() + (0 if effect is None else effect[None, None, :])
+    b = base + sb[None] + noise()
+    return a, b
+
+
+def clopper(x: int, n: int) -> tuple[float, float]:
+    lo = stats.beta.ppf(0.025, x, n - x + 1) if x else 0.0
+    hi = stats.beta.ppf(0.975, x + 1, n - x) if x < n else 1.0
+    return float(lo), float(hi)
+
+
+def calibration(structure: Structure, scenarios: dict, n: int, k: int, experiments: int, seed: int) -> None:
+    print(f"\n## Simulated A/A experiments: {experiments} per scenario, {n} images, {k} seeds per arm, "
+          f"{len(structure.rows)} distinct hypotheses ({len(structure.primary)} primary), weighted Holm\n")
+    print("| scenario | analysis | raw p uniform (KS p) | false rate at 5 % per comparison [95 % CI] | "
+          "per family after correction [95 % CI] |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, (comp, rho, heavy) in scenarios.items():
+        for label, (paired, moderated) in ANALYSES.items():
+            rng = np.random.default_rng(seed)
+            raws, family = [], 0
+            for _ in range(experiments):
+                raw, adj = structure.test(*simulate(comp, n, k, rng, rho, heavy=heavy), paired, moderated)
+                raws.append(raw)
+                family += bool(np.nanmin(adj) < 0.05)
+            raw = np.concatenate(raws)
+            raw = raw[~np.isnan(raw)]
+            hits = int((raw < 0.05).sum())
+            lo, hi = clopper(hits, len(raw))
+            flo, fhi = clopper(family, experiments)
+            ks = stats.kstest(raw, "uniform").pvalue
+            print(f"| {name} | {label} | {ks:.3g} | {100 * hits / len(raw):.1f} % [{100 * lo:.1f}, {100 * hi:.1f}] | "
+                  f"{100 * family / experiments:.1f} % [{100 * flo:.1f}, {100 * fhi:.1f}] |")
+
+
+def power(structure: Structure, comp: dict, rho: float, n: int, experiments: int, seed: int,
+          names: list[str]) -> None:
+    """Share of experiments in which a targeted factor with a true effect is significant after the
+    correction, against replicates per arm and effect size (a fall in risk on every perturbation of it)."""
+    target = structure.rows[structure.primary[0]]
+    print(f"\n## Power: a true fall in risk on `{target[0]}` (a primary hypothesis), {n} images, "
+          f"{experiments // 4} experiments per cell, between-arm seed correlation {rho:.2f}\n")
+    effects = [5, 10, 15, 20]
+    print("| analysis | seeds per arm | " + " | ".join(f"{e} pp" for e in effects) + " |")
+    print("| --- | --- | " + " | ".join("---" for _ in effects) + " |")
+    on = np.array([1.0 if w > 0 else 0.0 for w in target[2]])
+    for label, (paired, moderated) in ANALYSES.items():
+        for k in (2, 3, 4, 5, 6, 8):
+            cells = []
+            for e in effects:
+                rng = np.random.default_rng(seed + k)
+                found = 0
+                for _ in range(experiments // 4):
+                    a, b = simulate(comp, n, k, rng, rho, effect=-e / 100 * on)
+                    _, adj = structure.test(a, b, paired, moderated)
+                    found += bool(adj[structure.primary[0]] < 0.05)
+                cells.append(f"{100 * found / (experiments // 4):.0f} %")
+            print(f"| {label} | {k} | " + " | ".join(cells) + " |")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seeds", type=int, default=6, help="replicates of the A/A recipe (>= 6)")
+    ap.add_argument("--experiments", type=int, default=2000, help="simulated A/A experiments per scenario")
     ap.add_argument("--cores", default="all")
+    ap.add_argument("--no-workflow", action="store_true", help="analyse benchmarks/out/aa as it is")
     args = ap.parse_args()
-    params = prepare(args.seeds)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(WORK / "src"), os.environ.get("PYTHONPATH", "")])}
-    subprocess.run(["snakemake", "--cores", args.cores, "--quiet", "progress"], cwd=WORK, check=True, env=env)
-    base, base_maps = load("baseline")
-    mixed, mixed_maps = load("mixed")
-    seeds = sorted(base["replicate"].unique(), key=lambda r: int(r[1:]))
-    c = params["compare"]
-    alpha = 1 - c["confidence"]
+    if args.no_workflow:
+        params = yaml.safe_load((WORK / "params.yaml").read_text())
+    else:
+        params = prepare()
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(WORK / "src"), os.environ.get("PYTHONPATH", "")])}
+        subprocess.run(["snakemake", "--cores", args.cores, "--quiet", "progress"], cwd=WORK, check=True, env=env)
+    sys.path.insert(0, str(WORK / "src"))
+    base, base_tests = load("baseline")
+    mixed, mixed_tests = load("mixed")
+    strong, strong_tests = load("noise_strong")
+    first, second = ["r0", "r1", "r2"], ["r3", "r4", "r5"]
+    maps = {name: [t[r]["clean"]["map50"] for r in sorted(t, key=lambda r: int(r[1:]))]
+            for name, t in (("baseline", base_tests), ("mixed", mixed_tests), ("noise_strong", strong_tests))}
+    print(f"# Calibration of the audit on the default data ({base['image_id'].nunique()} test images, "
+          f"{base[base.test != 'clean'].test.nunique()} tests)\n")
+    print("clean mAP50 per seed: " + "; ".join(f"{v} " + ", ".join(f"{m:.3f}" for m in ms) for v, ms in maps.items()))
 
-    print(f"# A/A calibration on the default data: {len(seeds)} seeds of recipe `none` ({', '.join(seeds)}), "
-          f"{base['image_id'].nunique()} test images, {base[base.test != 'clean'].test.nunique()} tests\n")
-    print("clean mAP50 per seed: " + ", ".join(f"{r} {base_maps[r]:.3f}" for r in seeds) + "\n")
-    print("| method | arms | comparisons | verdicts other than `no effect` (all false) |")
-    print("| --- | --- | --- | --- |")
-    old, new1 = [], []
-    for i, j in itertools.combinations(seeds, 2):
-        a, b = arm(base, [i], "a"), arm(base, [j], "b")
-        old += old_verdicts(a, b, c["bootstrap"], 0)
-        new1 += [r["verdict"] for r in new_audit(params, a, b, (base_maps[i], base_maps[j]))["rows"]]
-    pairs = len(list(itertools.combinations(seeds, 2)))
-    print(f"| old: image bootstrap, every image, no multiplicity control | 1 seed vs 1 ({pairs} pairs) | "
-          f"{len(old)} | {share(old)} |")
-    print(f"| new, one replicate per arm (provisional: seeds not covered) | 1 seed vs 1 ({pairs} pairs) | "
-          f"{len(new1)} | {share(new1)} |")
-    new3 = []
-    splits = [s for s in itertools.combinations(seeds, 3) if seeds[0] in s]  # each split once
-    for left in splits:
-        right = [s for s in seeds if s not in left]
-        maps = (float(np.mean([base_maps[r] for r in left])), float(np.mean([base_maps[r] for r in right])))
-        new3 += [r["verdict"] for r in new_audit(params, arm(base, list(left), "a"), arm(base, right, "b"),
-                                                 maps)["rows"]]
-    print(f"| new: images + seeds, breakable by both, {c['multiplicity']} | 3 seeds vs 3 ({len(splits)} splits) | "
-          f"{len(new3)} | {share(new3)} |\n")
+    print("\n## Real A/A pairs from disjoint seed sets (every verdict is false)")
+    for name, table, tests in (("baseline", base, base_tests), ("mixed", mixed, mixed_tests)):
+        recipe = params["variants"][name]["recipe"]
+        result = audit(params, arm(table, second), arm(table, first),
+                       (clean_of(tests, second), clean_of(tests, first)), recipe, paired=False)
+        show_audit(f"`{name}` r3-r5 against `{name}` r0-r2 (unpaired: different seeds)", result)
+    print("\n## Real positive controls at 3 seeds per arm (paired seeds)")
+    for name, table, tests in (("mixed", mixed, mixed_tests), ("noise_strong", strong, strong_tests)):
+        recipe = params["variants"][name]["recipe"]
+        for paired in (True, False):
+            result = audit(params, arm(table, first), arm(base, first),
+                           (clean_of(tests, first), clean_of(base_tests, first)), recipe, paired=paired)
+            show_audit(f"`{name}` r0-r2 against `baseline` r0-r2, {'paired' if paired else 'unpaired'} analysis",
+                       result)
 
-    three = seeds[:3]
-    a, b = arm(mixed, sorted(mixed["replicate"].unique()), "a"), arm(base, three, "b")
-    result = new_audit(params, a, b, (float(np.mean(list(mixed_maps.values()))),
-                                      float(np.mean([base_maps[r] for r in three]))))
-    info = result["variants"]["a"]
-    print(f"# A real difference: `mixed` (3 seeds) vs `baseline` ({', '.join(three)}); clean mAP50 change "
-          f"{info['map50_clean_change']:+.3f}; {info['n_images']} images both can break; "
-          f"{c['multiplicity']} over {info['family_size']} comparisons\n")
-    print("| factor | targeted | Δ risk pp [95 % CI] | p | p adjusted | verdict |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    undetected = []
-    for r in result["rows"]:
-        if r["level"] != "factor":
-            continue
-        print(f"| {r['name']} | {'yes' if r['targeted'] else 'no'} | {r['difference']:+.1f} [{r['low']:+.1f}, "
-              f"{r['high']:+.1f}] | {r['p_value']:.3g} | {r['p_adjusted']:.3g} | {r['verdict']} |")
-        if r["name"] in TARGETED and r["verdict"] == "no effect":
-            undetected.append(r)
-    if undetected:
-        print("\n# Power: what would detect the effects seen\n")
-        drop = params["score"]["break_drop"]
-        support = risk.breakable(a, drop).intersection(risk.breakable(b, drop))
-        for r in undetected:
-            ga = a[(a.factor == r["name"]) & a.image_id.isin(support)]
-            gb = b[(b.factor == r["name"]) & b.image_id.isin(support)]
-            ra = risk.rates(ga)
-            rb = risk.rates(gb).reindex(ra.index)
-            print(f"- {r['name']}: " + power(r["difference"], ra.to_numpy(float), rb.to_numpy(float),
-                                             info["family_size"], alpha))
+    drop = params["score"]["break_drop"]
+    names = list(params["perturbations"])
+    fitted = {}
+    for name, table in (("none", base), ("mixed", mixed)):
+        fitted[name] = components(rates(table, risk.breakable(table, drop), names))
+    support = risk.breakable(base, drop).intersection(risk.breakable(mixed, drop))
+    rho = between_arm_correlation(rates(mixed, support, names), rates(base, support, names))
+    print("\n## Variance components (pp; per replicate), fitted to 6 seeds on the images every replicate can break\n")
+    print("| perturbation | " + " | ".join(f"{r} seed SD | {r} interaction SD" for r in fitted) + " |")
+    print("| --- | " + " | ".join("--- | ---" for _ in fitted) + " |")
+    for j, p in enumerate(names):
+        sds = [f"{100 * math.sqrt(c['seed_var'][j]):.1f} | {100 * math.sqrt(c['resid_var'][j]):.1f}"
+               for c in fitted.values()]
+        print(f"| {p} | " + " | ".join(sds) + " |")
+    print("\nseeds' correlation across perturbations: " + ", ".join(f"{r} {c['seed_corr']:.2f}"
+                                                                     for r, c in fitted.items())
+          + f"; between-arm seed correlation (`mixed` rI vs `baseline` rI): {rho:.2f}")
+
+    structure = Structure(params, names, params["recipes"]["mixed"]["targets"])
+    n = len(support)
+    pos = max(rho, 0.0)
+    calibration(structure, {"none, independent seeds": (fitted["none"], 0.0, False),
+                            f"none, paired seeds (rho {pos:.2f})": (fitted["none"], pos, False),
+                            "mixed, independent seeds": (fitted["mixed"], 0.0, False),
+                            "heavy: one bad run": (fitted["none"], 0.0, True)},
+                n, 3, args.experiments, 0)
+    power(structure, fitted["none"], pos, n, args.experiments, 1, names)
     return 0
 
 

@@ -44,7 +44,7 @@ def tiny_params() -> dict:
     keep = ["gaussian_blur", "gaussian_noise", "brightness", "rotate", "vflip", "fog"]
     p["perturbations"] = {k: {"severities": [1, 2] if k != "vflip" else [1]} for k in keep}
     p["predict"].update(imgsz=64, batch=4)
-    p["compare"]["bootstrap"] = 200
+    p["compare"]["primary_weight"] = 0.8
     return p
 
 

@@ -68,9 +68,9 @@ def test_ready_made_configs_are_valid(path):
     config.load(path)
 
 
-def test_replicates_config_is_the_default_with_three_seeds():
+def test_replicates_config_is_the_default_with_six_seeds():
     replicated = yaml.safe_load((ROOT / "configs/replicates.yaml").read_text())
-    assert replicated["train"].pop("replicates") == 3
+    assert replicated["train"].pop("replicates") == 6
     default = default_params()
     default["train"].pop("replicates")
     assert replicated == default

@@ -11,6 +11,7 @@ import yaml
 
 from augaudit.files import hash_path
 from augaudit.perturbations import CATALOGUE
+from augaudit.risk import VERDICTS
 
 from conftest import run, tiny_params
 
@@ -130,17 +131,24 @@ def test_label_free_mode_rescores_without_labels(snakemake_run, tmp_path):
     assert (per_image.loc[per_image["test"] == "clean", "f1"] == 1.0).all()  # self-consistent by definition
     assert json.loads((project / "results/scores/baseline/metrics.json").read_text())["reference"] == "predictions"
     # every image is breakable now, so the audit compares: flips (2 seeds vs 2) covers seed variation,
-    # mixed (1 seed) is provisional and says so
+    # mixed (1 seed) gets no verdict and says what would give it one
     audit = json.loads((project / "results/summary/audit.json").read_text())
-    n_factors = len({p.factor for name, p in CATALOGUE.items() if name in params["perturbations"]})
-    for variant, provisional in (("mixed", True), ("flips", False)):
+    factors = {p.factor for name, p in CATALOGUE.items() if name in params["perturbations"]}
+    alone = {f for f in factors if sum(CATALOGUE[p].factor == f for p in params["perturbations"]) == 1}
+    for variant, assessable in (("mixed", False), ("flips", True)):
         rows = [r for r in audit["rows"] if r["variant"] == variant]
-        assert len(rows) == n_factors + len(params["perturbations"]) == audit["variants"][variant]["family_size"]
-        assert {r["provisional"] for r in rows} == {provisional}
-        assert all(r["verdict"] in {"helped", "no effect", "backfired", "traded accuracy"} for r in rows)
-        assert all(r["p_adjusted"] >= r["p_value"] for r in rows)
+        assert len(rows) == len(factors) + len(params["perturbations"])
+        assert audit["variants"][variant]["family_size"] == len(rows) - len(alone)   # duplicates counted once
+        assert audit["variants"][variant]["assessable"] == assessable
+        if assessable:
+            assert all(r["verdict"] in set(VERDICTS) - {"not assessable"} or "zero standard error" in r["reason"]
+                       for r in rows)
+            assert all(r["p_adjusted"] >= r["p_value"] for r in rows if r["p_value"] is not None)
+        else:
+            assert {r["verdict"] for r in rows} == {"not assessable"}
+            assert all("one trained replicate" in r["reason"] for r in rows)
     page = (project / "results/report/index.html").read_text()
-    assert "seed variation is NOT covered" in page and "<h2>Findings</h2>" in page
+    assert "not assessable</b>" in page and "<h2>Findings</h2>" in page
 
 
 def test_prescribe_train_and_validate_the_prescription(snakemake_run, tmp_path):

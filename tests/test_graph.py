@@ -102,7 +102,7 @@ def test_scope_writes_each_variant_s_training_params_and_replicates(tmp_path, mo
     """The file DVC's train@<v> depends on: equal bytes for an audit-only edit, new ones for a training edit."""
     monkeypatch.chdir(tmp_path)
     params = default_params()
-    params["variants"]["mixed"]["train"] = {"replicates": 3}
+    params["variants"]["mixed"]["train"] = {"replicates": 5}
 
     def written(p):
         stageparams.call(p, "scope")
@@ -111,8 +111,8 @@ def test_scope_writes_each_variant_s_training_params_and_replicates(tmp_path, mo
     before = written(params)
     record = json.loads(before["flips"])
     assert record == {"params": json.loads(json.dumps(stageparams.stage_params(params, "train", "flips"))),
-                      "replicates": 1}
-    assert json.loads(before["mixed"])["replicates"] == 3
+                      "replicates": 3}
+    assert json.loads(before["mixed"])["replicates"] == 5
     audit = copy.deepcopy(params)
     audit["variants"]["flips"]["baseline"] = "mixed"
     audit["recipes"]["mixed"]["targets"] = ["noise"]

@@ -57,10 +57,11 @@ def fake_metrics(params: dict, red_at: float = 0.5, overrides: dict | None = Non
             points[name] = {"unit": unit, "ladder": xs[1:],
                             "red": {"value": at(frac), "low": at(frac and frac * 0.9), "high": at(frac and frac * 1.1)},
                             "yellow": {"value": at(frac and frac / 2), "low": None, "high": at(frac and frac / 1.8)}}
-        out[variant] = {"replicates": 1, "map50_clean": 0.8, "risk": _risk(40),
-                        "risk_by_factor": {f: _risk(r) for f, r in sorted(risks.items())},
-                        "risk_by_perturbation": dict(sorted(by_pert.items())), "breaking_points": points,
-                        "tests": []}
+        chosen = {"risk_by_factor": {f: _risk(r) for f, r in sorted(risks.items())},
+                  "risk_by_perturbation": dict(sorted(by_pert.items())), "breaking_points": points}
+        # what compare writes: the figures on every image, and on the half that chooses prescriptions
+        out[variant] = {"replicates": 1, "map50_clean": 0.8, "risk": _risk(40), **copy.deepcopy(chosen),
+                        "selection": {"images": 50, "split": "the even half", **chosen}, "tests": []}
     return out
 
 
@@ -70,11 +71,12 @@ def fake_audit(params: dict) -> dict:
         if "baseline" not in spec:
             continue
         targets = params["recipes"][spec["recipe"]]["targets"]
-        variants[v] = {"baseline": spec["baseline"], "recipe": spec["recipe"], "targets": targets, "provisional": True}
+        variants[v] = {"baseline": spec["baseline"], "recipe": spec["recipe"], "targets": targets, "assessable": True,
+                       "reason": None}
         for f in perturbations.FACTORS:
             rows.append({"variant": v, "baseline": spec["baseline"], "level": "factor", "name": f, "factor": f,
                          "targeted": f in targets, "difference": -1.0, "low": -6.0, "high": 4.0, "p_value": 0.7,
-                         "p_adjusted": 1.0, "verdict": "no effect", "provisional": True})
+                         "p_adjusted": 1.0, "verdict": "no effect", "reason": None})
     return {"method": {"multiplicity": "holm"}, "variants": variants, "rows": rows}
 
 
@@ -244,7 +246,8 @@ def test_a_perturbation_the_model_copes_with_gets_no_transform(run_dir):
     assert geometry["not_tested"] == ["hflip", "scale", "translate", "perspective", "elastic_transform"]
     metrics_file = run_dir / "results/summary/metrics.json"
     metrics = json.loads(metrics_file.read_text())
-    metrics["mixed"]["risk_by_perturbation"]["vflip"]["risk"] = 12.0  # below the yellow zone (20)
+    metrics["mixed"]["risk_by_perturbation"]["vflip"]["risk"] = 50.0  # on every image: not what chooses
+    metrics["mixed"]["selection"]["risk_by_perturbation"]["vflip"]["risk"] = 12.0  # the choosing half: below 20
     metrics_file.write_text(json.dumps(metrics))
     record = _record(_run(run_dir, params, variants=("mixed",)))
     geometry = next(f for f in record["variants"]["mixed_rx"]["factors"] if f["factor"] == "geometry")

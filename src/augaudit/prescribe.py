@@ -287,7 +287,7 @@ def _transform(params: dict, variant: str, metrics: dict, factor: str, entry: di
 def _audit_row(audit: dict, variant: str, factor: str) -> dict | None:
     for row in audit.get("rows", []):
         if row["variant"] == variant and row["level"] == "factor" and row["name"] == factor:
-            return {k: row[k] for k in ("baseline", "difference", "low", "high", "verdict", "provisional")}
+            return {k: row[k] for k in ("baseline", "difference", "low", "high", "verdict", "reason")}
     return None
 
 
@@ -365,6 +365,10 @@ def prescribe(params: dict, metrics: dict, audit: dict, options: Options | None 
     record = {"policy": {k: policy[k] for k in sorted(policy)},
               "start": "the variant's own init (--from-scratch)" if options.from_scratch else "warm start",
               "variants": {}, "not_prescribed": {}}
+    chosen_on = {m["selection"]["split"] for m in metrics.values() if "selection" in m}
+    if chosen_on:
+        record["chosen_on"] = {"images": {v: m["selection"]["images"] for v, m in metrics.items() if "selection" in m},
+                               "split": chosen_on.pop()}
     for variant in chosen:
         if variant in skip:
             record["not_prescribed"][variant] = f"{skip[variant]}: name it with --variant to prescribe for it"
@@ -611,10 +615,14 @@ def run(params: dict, params_path: str | Path = "params.yaml", summary: str | Pa
     audit = _read_json(files["audit"])
     provenance = _read_json(files["provenance"], required=False)
     for variant, m in metrics.items():
-        for key in ("risk_by_factor", "risk_by_perturbation", "breaking_points"):
+        for key in ("risk_by_factor", "risk_by_perturbation", "breaking_points", "selection"):
             if not isinstance(m, dict) or key not in m:
                 raise PrescriptionError(f"{files['metrics']}: {variant}.{key}: missing (written by an older augaudit? "
                                         "re-run compare)")
+    # Chosen in sample, validated out of it: factors and magnitudes come from the half of the test images
+    # that compare sets aside for choosing; the audit validates prescriptions on the other half.
+    metrics = {v: {**m, **{k: m["selection"][k] for k in ("risk_by_factor", "risk_by_perturbation",
+                                                           "breaking_points")}} for v, m in metrics.items()}
     sources = {"params": params_path.as_posix(), **{k: p.as_posix() for k, p in files.items()}}
     new_params, record = prescribe(params, metrics, audit, options, provenance, sources)
     record["inputs"] = {p.as_posix(): sha256_file(p) for p in (params_path, *files.values()) if p.is_file()}

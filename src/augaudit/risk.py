@@ -7,14 +7,15 @@ Definitions (docs/risk.md has worked examples and the references):
   replicates (training seeds);
 - its uncertainty has two sources, both estimated: which images were tested (each image keeps all
   its tests, so correlated tests of one image are not independent evidence) and which seeds the
-  models were trained with. The standard error adds the image component (variance of the per-image
-  values over images) and the seed component (variance of the per-replicate risks over replicates),
-  as in a crossed images × seeds design; the interval and p-value use Student's t with
-  Welch-Satterthwaite degrees of freedom. With one replicate the seed component cannot be estimated
-  and is left out: such intervals and verdicts are *provisional*;
+  models were trained with, crossed random factors (images x seeds, as cases x readers in a
+  multi-reader multi-case study): Hillis's form of the Dorfman-Berbaum-Metz variance, degrees of
+  freedom from the seed term. With one trained replicate the seed component cannot be estimated: the
+  estimate supports no verdict (`Estimate.assessable`);
 - the audit compares a variant with its baseline on the images both can break (clean F1 >=
-  break_drop in every replicate of both), paired by image, and controls each variant's verdicts over
-  all its comparisons (Holm, or Benjamini-Hochberg).
+  break_drop in every replicate of both), paired by image and, when both were trained with the same
+  seeds, by replicate; it controls each variant's verdicts over its distinct hypotheses, the recipe's
+  targets first (weighted Holm, or weighted Benjamini-Hochberg), and weighs the accuracy cost by the
+  clean mAP50 change's interval.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 
 def broken(f1: np.ndarray, clean_f1: np.ndarray, break_drop: float) -> np.ndarray:
@@ -40,56 +41,171 @@ def rates(per_image: pd.DataFrame, column: str = "broken") -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A mean (or a paired difference of means) with its standard error and degrees of freedom.
+    """A mean (or a difference of means) with its standard error and degrees of freedom.
 
-    `seed_covered` is False when a trained arm has a single replicate, so seed variation is not in
-    the standard error."""
+    `seed_covered` is False when a trained arm has a single replicate: seed variation is then not in the
+    standard error, and the estimate supports no verdict. `paired`: the arms shared their training seeds
+    and were analysed replicate by replicate. The variance is `image` (its n - 1 degrees of freedom are
+    many) plus the `seeds` terms (variance, degrees of freedom), the poorly estimated part, which
+    `moderate` shrinks."""
 
     value: float
     se: float
     df: float
     seed_covered: bool
+    paired: bool = False
+    image: float = 0.0
+    seeds: tuple[tuple[float, float], ...] = ()
+
+    @property
+    def assessable(self) -> bool:
+        """Seed variation is covered and the standard error is positive and finite: a test can be made."""
+        return self.seed_covered and math.isfinite(self.se) and self.se > 0 and math.isfinite(self.value)
 
     def interval(self, confidence: float) -> tuple[float, float]:
-        if self.se == 0:
+        if not self.se > 0:
             return self.value, self.value
         q = stats.t.ppf((1 + confidence) / 2, self.df)
         return self.value - q * self.se, self.value + q * self.se
 
     def p_value(self) -> float:
-        """Two-sided p-value of 'no difference' (value 0)."""
-        if self.se == 0:
-            return 1.0 if self.value == 0 else 0.0
+        """Two-sided p-value of 'no difference' (value 0); NaN when no test can be made (zero or missing
+        standard error: identical differences, one image, one trained replicate)."""
+        if not self.assessable:
+            return math.nan
         return float(2 * stats.t.sf(abs(self.value) / self.se, self.df))
 
 
-def estimate(arm: np.ndarray, baseline: np.ndarray | None = None, fixed: tuple[bool, bool] = (False, False),
-             scale: float = 100.0) -> Estimate:
-    """Mean of `arm` (images × replicates), or its paired difference from `baseline` (same rows).
+def mean_squares(x: np.ndarray) -> tuple[float, float, float]:
+    """Two-way ANOVA mean squares of an images x replicates table: (images, replicates, interaction)."""
+    n, k = x.shape
+    rows, cols = x.mean(axis=1), x.mean(axis=0)
+    ms_i = k * rows.var(ddof=1) if n > 1 else math.nan
+    ms_s = n * cols.var(ddof=1) if k > 1 else math.nan
+    resid = x - rows[:, None] - cols[None, :] + x.mean()
+    ms_e = float((resid ** 2).sum() / ((n - 1) * (k - 1))) if n > 1 and k > 1 else math.nan
+    return float(ms_i), float(ms_s), ms_e
 
-    Variance = var over images of the per-image (replicate-averaged) values / n + for each arm the
-    variance over replicates of its replicate means / k. The image term also holds each image's
-    seed-to-seed noise, so the sum counts that interaction twice: conservative (Owen 2007's
-    pigeonhole bootstrap has the same property). `fixed[i]`: arm i is one fixed checkpoint (evaluate
-    only), which has no seed variation to estimate.
+
+def _combine(value: float, image: float, seeds: list[tuple[float, float]], n: int, covered: bool, paired: bool,
+             scale: float) -> Estimate:
+    """Variance = image term + seed terms; Welch-Satterthwaite degrees of freedom over the seed terms (the
+    image term, with n - 1 degrees of freedom, counts as known: Hillis 2007's choice); n - 1 without them."""
+    seed = sum(t for t, _ in seeds)
+    var = image + seed
+    if seed > 0:
+        df = var ** 2 / sum(t ** 2 / d for t, d in seeds if t > 0)
+    else:
+        df = n - 1.0 if n > 1 else math.inf
+    return Estimate(scale * value, scale * math.sqrt(var), float(df), covered, paired, scale ** 2 * image,
+                    tuple((scale ** 2 * t, d) for t, d in seeds))
+
+
+def estimate(arm: np.ndarray, baseline: np.ndarray | None = None, fixed: tuple[bool, bool] = (False, False),
+             scale: float = 100.0, paired: bool | None = None) -> Estimate:
+    """Mean of `arm` (images x replicates), or its difference from `baseline` (same image rows).
+
+    Images and seeds are crossed random factors, as cases and readers in a multi-reader multi-case study
+    (Dorfman, Berbaum & Metz 1992), in Hillis's form (Hillis 2007, Stat. Med. 26:596): the seed term
+    MS_seeds / (n k) holds the image x seed interaction once; the image term is max(MS_images -
+    MS_interaction, 0) / (n k), the interaction taken out, so it is not counted twice.
+    - one arm, or two arms with paired seeds (the same replicate count, replicate r of both trained with
+      one seed): that estimate on the table itself, or on the per-image, per-replicate differences;
+    - two unpaired arms: each trained arm's seed term (its own MS_seeds / (n k), k - 1 df) plus the image
+      term of the per-image differences, less each arm's interaction, never below 0;
+    - a fixed arm (`fixed[i]`: one evaluate-only checkpoint) has no seed variation to estimate; two fixed
+      arms give the image-only comparison. A trained arm with one replicate leaves the seed variation out:
+      `seed_covered` is False and the estimate supports no verdict.
+    `paired=None` pairs whenever the design allows it (both arms trained, equal replicate counts >= 2).
     """
-    arms = [arm] if baseline is None else [arm, baseline]
-    per_image = arm.mean(axis=1) - (baseline.mean(axis=1) if baseline is not None else 0.0)
-    n = len(per_image)
-    terms = []  # (variance component, its degrees of freedom)
-    if n > 1:
-        terms.append((per_image.var(ddof=1) / n, n - 1))
-    covered = True
-    for a, is_fixed in zip(arms, fixed, strict=False):  # one arm, or two
-        k = a.shape[1]
-        if k > 1:
-            terms.append((a.mean(axis=0).var(ddof=1) / k, k - 1))
-        elif not is_fixed:
-            covered = False
-    var = sum(t for t, _ in terms)
-    df = var ** 2 / sum(t ** 2 / d for t, d in terms if t > 0) if var > 0 else math.inf
-    value = float(per_image.mean()) if n else math.nan
-    return Estimate(scale * value, scale * math.sqrt(var), float(df), covered)
+    arm = np.asarray(arm, float)
+    one = baseline is None
+    base = np.zeros_like(arm[:, :1]) if one else np.asarray(baseline, float)
+    trained = [not fixed[0]] + ([] if one else [not fixed[1]])
+    ks = [arm.shape[1]] + ([] if one else [base.shape[1]])
+    covered = all(k > 1 for k, t in zip(ks, trained, strict=True) if t)
+    n = arm.shape[0]
+    if n == 0:
+        return Estimate(math.nan, math.nan, math.nan, covered, False)
+    value = float(arm.mean() - (0.0 if one else base.mean()))
+    can_pair = not one and all(trained) and ks[0] == ks[1] and ks[0] > 1
+    paired = can_pair if paired is None else (paired and can_pair)
+    tables = [arm if one else arm - base] if one or paired else [arm, base]
+    per_image = tables[0].mean(axis=1) - (tables[1].mean(axis=1) if len(tables) == 2 else 0.0)
+    image = float(per_image.var(ddof=1)) / n if n > 1 else 0.0
+    seeds = []
+    for x, t in zip(tables, trained, strict=False):
+        k = x.shape[1]
+        if t and k > 1 and n > 1:
+            _, ms_s, ms_e = mean_squares(x)
+            image -= ms_e / (n * k)
+            seeds.append((ms_s / (n * k), k - 1.0))
+        elif t and k > 1:
+            seeds.append((float(x.mean(axis=0).var(ddof=1)) / k, k - 1.0))
+    return _combine(value, max(image, 0.0), seeds, n, covered, bool(not one and paired), scale)
+
+
+def _trigamma_inverse(x: float) -> float:
+    """y with trigamma(y) = x (Newton's method, as limma's trigammaInverse)."""
+    if x > 1e7:
+        return 1 / math.sqrt(x)
+    if x < 1e-6:
+        return 1 / x
+    y = 0.5 + 1 / x
+    for _ in range(50):
+        tri = float(special.polygamma(1, y))
+        step = tri * (1 - tri / x) / float(special.polygamma(2, y))
+        y += step
+        if -step / y < 1e-8:
+            break
+    return y
+
+
+def prior(variances: np.ndarray, dfs: np.ndarray) -> tuple[float, float]:
+    """(d0, s0^2): the scaled inverse chi-square prior of a family's variances, fitted by moments of their
+    logs (Smyth 2004, limma's fitFDist). d0 = inf: the variances agree beyond their sampling error;
+    d0 near 0: they differ, and moderation borrows almost nothing."""
+    v, d = np.asarray(variances, float), np.asarray(dfs, float)
+    ok = (v > 0) & np.isfinite(v) & (d > 0) & np.isfinite(d)
+    v, d = v[ok], d[ok]
+    if len(v) < 3:
+        return 0.0, math.nan
+    e = np.log(v) - special.digamma(d / 2) + np.log(d / 2)
+    mean = float(e.mean())
+    spread = float(((e - mean) ** 2).sum() / (len(e) - 1) - special.polygamma(1, d / 2).mean())
+    if spread <= 0:
+        return math.inf, math.exp(mean)
+    d0 = 2 * _trigamma_inverse(spread)
+    return d0, math.exp(mean + special.digamma(d0 / 2) - math.log(d0 / 2))
+
+
+def moderate(estimates: list[Estimate]) -> list[Estimate]:
+    """Empirical-Bayes moderated estimates (limma's squeezeVar, Smyth 2004) of one family: each arm's seed
+    term, the part estimated from k - 1 degrees of freedom, is shrunk towards a prior fitted to that arm's
+    seed terms over the family, and gains the prior's degrees of freedom (capped at the family's total).
+    The image term stays as it is. Estimates that are not assessable are returned as they are."""
+    idx = [i for i, e in enumerate(estimates) if e.assessable and e.seeds]
+    out = list(estimates)
+    arms = {len(estimates[i].seeds) for i in idx}
+    if len(idx) < 3 or len(arms) != 1:
+        return out
+    posts = {i: [] for i in idx}
+    for j in range(arms.pop()):
+        v = np.array([estimates[i].seeds[j][0] for i in idx])
+        d = np.array([estimates[i].seeds[j][1] for i in idx])
+        d0, s0 = prior(v, d)
+        for i, vi, di in zip(idx, v, d, strict=True):
+            if d0 == 0 or math.isnan(s0):
+                posts[i].append((vi, di))
+            elif math.isinf(d0):
+                posts[i].append((s0, float(d.sum())))
+            else:
+                posts[i].append(((d0 * s0 + di * vi) / (d0 + di), min(di + d0, float(d.sum()))))
+    for i in idx:
+        e = estimates[i]
+        m = _combine(e.value, e.image, posts[i], 2, e.seed_covered, e.paired, 1.0)
+        out[i] = Estimate(e.value, m.se, m.df, e.seed_covered, e.paired, e.image, tuple(posts[i]))
+    return out
 
 
 def group_risk(per_image: pd.DataFrame, confidence: float) -> dict:
@@ -108,28 +224,116 @@ def breakable(per_image: pd.DataFrame, break_drop: float) -> pd.Index:
     return clean.index[(clean >= break_drop - 1e-12).all(axis=1)]
 
 
-def adjust(p_values: list[float], method: str) -> list[float]:
-    """Multiplicity-adjusted p-values over one family: Holm (family-wise) or Benjamini-Hochberg (FDR)."""
+def adjust(p_values: list[float], method: str, weights: list[float] | None = None) -> list[float]:
+    """Multiplicity-adjusted p-values over one family of distinct hypotheses: Holm (family-wise error) or
+    Benjamini-Hochberg (false discovery rate), each in its weighted form when `weights` are given
+    (weighted Holm: Holm 1979, the graphical form of Bretz et al. 2009 with weights passed on
+    proportionally; weighted BH: Genovese, Roeder & Wasserman 2006, weights averaging 1).
+    A NaN p-value (a hypothesis that cannot be tested) stays NaN and takes no share of the error."""
     p = np.asarray(p_values, float)
-    if p.size == 0:
-        return []
+    out = np.full(p.size, np.nan)
+    ok = ~np.isnan(p)
+    if not ok.any():
+        return out.tolist()
+    w = np.ones(p.size) if weights is None else np.asarray(weights, float)
+    pv, wv = p[ok], w[ok]
+    if wv.sum() <= 0:
+        wv = np.ones(pv.size)
+    wv = wv / wv.sum()
     if method == "bh":
-        return stats.false_discovery_control(p, method="bh").tolist()
-    order = np.argsort(p, kind="stable")
-    stepped = np.maximum.accumulate(np.minimum(1.0, (p.size - np.arange(p.size)) * p[order]))
-    out = np.empty_like(p)
-    out[order] = stepped
+        scaled = np.where(wv > 0, pv / (wv * pv.size), np.inf)
+        out[ok] = stats.false_discovery_control(np.minimum(scaled, 1.0), method="bh")
+        return out.tolist()
+    ratio = np.where(wv > 0, pv / np.where(wv > 0, wv, 1), np.inf)
+    order = np.argsort(ratio, kind="stable")
+    remaining = wv[order][::-1].cumsum()[::-1]               # the weight of the hypotheses not yet rejected
+    stepped = np.maximum.accumulate(np.minimum(1.0, ratio[order] * remaining))
+    adjusted = np.empty(pv.size)
+    adjusted[order] = stepped
+    out[ok] = adjusted
     return out.tolist()
 
 
-def verdict(difference: float, p_adjusted: float, alpha: float, clean_change: float, tolerance: float) -> str:
-    """helped / backfired when the adjusted p-value is below alpha; a lower risk bought with a clean
-    mAP50 fall beyond `tolerance` is `traded accuracy`, never `helped`."""
+VERDICTS = ("helped", "backfired", "traded accuracy", "helped, cost unresolved", "no effect", "not assessable")
+
+
+def verdict(difference: float, p_adjusted: float, alpha: float, clean: tuple[float, float] | None,
+            tolerance: float) -> str:
+    """helped / backfired when the adjusted p-value is below alpha. A fall in risk is `helped` only when
+    the clean mAP50 change's interval lies above -tolerance, `traded accuracy` when it lies below, and
+    `helped, cost unresolved` when it straddles -tolerance (or has no interval). NaN p: not assessable."""
+    if p_adjusted is None or math.isnan(p_adjusted):
+        return "not assessable"
     if not p_adjusted < alpha:
         return "no effect"
     if difference > 0:
         return "backfired"
-    return "traded accuracy" if clean_change < -tolerance else "helped"
+    if clean is None:
+        return "helped, cost unresolved"
+    low, high = clean
+    if high < -tolerance:
+        return "traded accuracy"
+    return "helped" if low > -tolerance else "helped, cost unresolved"
+
+
+def jackknife_groups(image_ids: list[str], groups: int = 10) -> dict[str, int]:
+    """Each test image's jackknife group: sorted ids dealt round-robin into min(groups, n) groups, so
+    every variant scored on the same test set has the same groups."""
+    ids = sorted(image_ids)
+    g = max(1, min(groups, len(ids)))
+    return {image_id: i % g for i, image_id in enumerate(ids)}
+
+
+def _jack_var(values: np.ndarray) -> float:
+    """Delete-a-group jackknife variance from the G leave-one-group-out values."""
+    g = len(values)
+    return float((g - 1) / g * ((values - values.mean()) ** 2).sum()) if g > 1 else 0.0
+
+
+def clean_change(arm: np.ndarray, baseline: np.ndarray, arm_jack: np.ndarray, base_jack: np.ndarray,
+                 fixed: tuple[bool, bool] = (False, False), paired: bool | None = None) -> Estimate:
+    """The clean mAP50 change (variant minus baseline) with a seed- and image-aware standard error.
+
+    `arm`, `baseline`: per replicate mAP50 (k,); `*_jack`: per replicate its leave-one-group-out values
+    (k, G), the same image groups in both arms. The seed term is the variance over replicates (of the
+    per-replicate differences when the seeds are paired); the image term is the jackknife variance of
+    the replicate-averaged difference, less the image x seed interaction the seed term already holds
+    (estimated from the per-replicate jackknife variances), never below 0."""
+    arm, baseline = np.asarray(arm, float), np.asarray(baseline, float)
+    arm_jack, base_jack = np.asarray(arm_jack, float), np.asarray(base_jack, float)
+    ks = (len(arm), len(baseline))
+    trained = (not fixed[0], not fixed[1])
+    covered = all(k > 1 for k, t in zip(ks, trained, strict=True) if t)
+    value = float(arm.mean() - baseline.mean())
+    can_pair = all(trained) and ks[0] == ks[1] and ks[0] > 1
+    paired = can_pair if paired is None else (paired and can_pair)
+
+    def interaction(jack: np.ndarray) -> float:  # sigma^2_e / (n k) of one table of replicates
+        k = jack.shape[0]
+        if k < 2:
+            return 0.0
+        return max(0.0, (np.mean([_jack_var(j) for j in jack]) - _jack_var(jack.mean(axis=0))) / (k - 1))
+
+    if paired:
+        d, dj = arm - baseline, arm_jack - base_jack
+        k = len(d)
+        seeds = [(float(d.var(ddof=1)) / k, k - 1)]
+        image = max(0.0, _jack_var(dj.mean(axis=0)) - interaction(dj))
+    else:
+        seeds, image = [], _jack_var(arm_jack.mean(axis=0) - base_jack.mean(axis=0))
+        for x, j, t in ((arm, arm_jack, trained[0]), (baseline, base_jack, trained[1])):
+            if t and len(x) > 1:
+                seeds.append((float(x.var(ddof=1)) / len(x), len(x) - 1))
+                image -= interaction(j)
+        image = max(image, 0.0)
+    seed = sum(t for t, _ in seeds)
+    var = seed + image
+    groups = arm_jack.shape[1]
+    if seed > 0:
+        df = var ** 2 / sum(t ** 2 / d_ for t, d_ in seeds)
+    else:
+        df = groups - 1.0 if groups > 1 else math.inf
+    return Estimate(value, math.sqrt(var), float(df), covered, paired)
 
 
 def breaking_point(values: list[float], risks: list[float], zone: float) -> float | None:
@@ -144,22 +348,22 @@ def breaking_point(values: list[float], risks: list[float], zone: float) -> floa
     return None
 
 
-def breaking_interval(tensor: np.ndarray, values: list[float], zone: float, n_resamples: int, confidence: float,
-                      seed: int) -> tuple[float | None, float | None]:
-    """Percentile interval of the breaking point: images and replicates resampled independently.
+def breaking_interval(tensor: np.ndarray, values: list[float], zone: float,
+                      confidence: float) -> tuple[float | None, float | None] | None:
+    """Interval of the breaking point by inverting the risk curve's pointwise intervals (the calibration
+    interval of inverse regression): the low end is where the curve's upper limit reaches the zone, the
+    high end where its lower limit does. Each severity's limits come from `estimate` on its images x
+    replicates table, so seeds are covered as the audit covers them.
 
-    `tensor`: images × severities × replicates of broken (0/1). A resample whose curve never
-    reaches the zone has its breaking point beyond the ladder: an end of None means
-    'beyond the last level run' (for a ladder that goes down, such as JPEG quality, the lower end).
-    """
-    rng = np.random.default_rng(seed)
-    n, s, k = tensor.shape
-    images = rng.multinomial(n, np.full(n, 1 / n), size=n_resamples)            # B × n counts
-    seeds = rng.multinomial(k, np.full(k, 1 / k), size=n_resamples) / k         # B × k weights
-    per_replicate = (images @ tensor.reshape(n, s * k)).reshape(n_resamples, s, k) / n
-    curves = 100 * np.einsum("bsk,bk->bs", per_replicate, seeds)
-    points = np.array([breaking_point(values, list(c), zone) for c in curves], dtype=float)
-    beyond = -np.inf if len(values) > 1 and values[-1] < values[0] else np.inf  # ladders can go down
-    points = np.where(np.isnan(points), beyond, points)
-    lo, hi = np.quantile(points, [(1 - confidence) / 2, (1 + confidence) / 2], method="inverted_cdf")
-    return (float(lo) if np.isfinite(lo) else None), (float(hi) if np.isfinite(hi) else None)
+    `tensor`: images x severities x replicates of broken (0/1). None with one replicate (seeds not
+    covered: no interval). An end of None means 'beyond the last level run' (for a ladder that goes down,
+    such as JPEG quality, the lower end)."""
+    if tensor.shape[2] < 2:
+        return None
+    upper, lower = [], []
+    for s in range(tensor.shape[1]):
+        e = estimate(tensor[:, s, :])
+        lo, hi = e.interval(confidence)
+        upper.append(min(100.0, hi))
+        lower.append(max(0.0, lo))
+    return breaking_point(values, upper, zone), breaking_point(values, lower, zone)

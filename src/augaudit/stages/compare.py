@@ -97,9 +97,10 @@ def robustness(params: dict, test_metrics: dict, clean: dict) -> dict:
     return out
 
 
-def breaking_points(params: dict, variant: str, perturbed: pd.DataFrame) -> dict:
+def breaking_points(params: dict, perturbed: pd.DataFrame) -> dict:
     """Per perturbation with a ladder to interpolate: the unit and, per zone, where the risk curve
-    enters it, with a bootstrap interval over images and replicates (None: never, within the ladder)."""
+    enters it, with an interval that covers images and seeds (risk.breaking_interval; None values: never,
+    within the ladder). With one replicate there is no interval: `interval` says why."""
     c = params["compare"]
     out = {}
     for name, g in perturbed.groupby("perturbation", sort=True):
@@ -114,10 +115,31 @@ def breaking_points(params: dict, variant: str, perturbed: pd.DataFrame) -> dict
         curve = list(100 * tensor.mean(axis=(0, 2)))
         out[name] = {"unit": unit, "ladder": values[1:]}
         for zone, level in c["zones"].items():
-            low, high = risk.breaking_interval(tensor, values, level, c["bootstrap"], c["confidence"],
-                                               runtime.derive_seed(params["seed"], "compare", variant, name, zone))
-            out[name][zone] = {"value": risk.breaking_point(values, curve, level), "low": low, "high": high}
+            interval = risk.breaking_interval(tensor, values, level, c["confidence"])
+            point = {"value": risk.breaking_point(values, curve, level)}
+            if interval is None:
+                point.update({"low": None, "high": None, "interval": "none: one replicate, seeds not covered"})
+            else:
+                point.update({"low": interval[0], "high": interval[1], "interval": "images and seeds"})
+            out[name][zone] = point
     return out
+
+
+def validation_half(params: dict, image_ids) -> set[str]:
+    """The test images held out to validate prescriptions: those whose seeded hash is odd. The other half
+    chooses them (metrics.json's `selection`, read by `augaudit prescribe`); a prescribed variant and its
+    control are audited on this half only, where the perturbation draws (seeded per image) are fresh too."""
+    return {i for i in image_ids if runtime.derive_seed(params["seed"], "holdout", i) % 2}
+
+
+def _risks(params: dict, perturbed: pd.DataFrame) -> dict:
+    confidence = params["compare"]["confidence"]
+
+    def grouped(column: str) -> dict:
+        return {key: risk.group_risk(g, confidence) for key, g in perturbed.groupby(column, sort=True)}
+
+    return {"risk_by_factor": grouped("factor"), "risk_by_perturbation": grouped("perturbation"),
+            "breaking_points": breaking_points(params, perturbed)}
 
 
 def variant_metrics(params: dict, variant: str, per_image: pd.DataFrame, test_metrics: dict) -> dict:
@@ -126,87 +148,177 @@ def variant_metrics(params: dict, variant: str, per_image: pd.DataFrame, test_me
     clean = {}
     for metric in ("map50", "map50_95"):
         clean[metric], clean[f"{metric}_sd"] = _mean_sd([m["clean"][metric] for m in test_metrics.values()])
-
-    def grouped(column: str) -> dict:
-        return {key: risk.group_risk(g, confidence) for key, g in perturbed.groupby(column, sort=True)}
-
+    held_out = validation_half(params, perturbed["image_id"].unique())
+    choosing = perturbed[~perturbed["image_id"].isin(held_out)]
     return {
         "replicates": len(test_metrics), "map_clean": clean["map50_95"], "map_clean_sd": clean["map50_95_sd"],
         "map50_clean": clean["map50"], "map50_clean_sd": clean["map50_sd"],
         **robustness(params, test_metrics, clean),
-        "risk": risk.group_risk(perturbed, confidence),
-        "risk_by_factor": grouped("factor"), "risk_by_perturbation": grouped("perturbation"),
-        "breaking_points": breaking_points(params, variant, perturbed),
+        "risk": risk.group_risk(perturbed, confidence), **_risks(params, perturbed),
+        "selection": {"images": int(choosing["image_id"].nunique()), "split": SPLIT, **_risks(params, choosing)},
         "tests": sorted(perturbed["test"].unique().tolist()),
     }
 
 
-def _family(params: dict, variant: str, mine: pd.DataFrame, theirs: pd.DataFrame, fixed: tuple[bool, bool],
-            clean_change: float) -> list[dict]:
-    """One row per factor and per perturbation: the paired risk difference on the images both can break."""
-    spec = params["variants"][variant]
-    targets = set(params["recipes"][spec["recipe"]]["targets"])
-    confidence = params["compare"]["confidence"]
+SPLIT = "the test images whose sha256(seed/holdout/image_id) is even; the odd half validates prescriptions"
+
+
+def _hypotheses(params: dict, variant: str, mine: pd.DataFrame, theirs: pd.DataFrame) -> list[dict]:
+    """The family's rows: every factor, then every perturbation; each with its role in the family.
+
+    `primary`: a factor the recipe targets (its pre-declared hypotheses); `secondary`: every other
+    factor, and the perturbations of factors that hold several; `duplicate`: a perturbation that is its
+    factor's only one, the same hypothesis as the factor's row, which it repeats (tested once)."""
+    targets = set(params["recipes"][params["variants"][variant]["recipe"]]["targets"])
+    per_factor = mine.groupby("factor", sort=True)["perturbation"].nunique()
     rows = []
     for level in ("factor", "perturbation"):
         for key, g in mine.groupby(level, sort=True):
+            factor = key if level == "factor" else perturbations.CATALOGUE[key].factor
+            if level == "factor":
+                role = "primary" if factor in targets else "secondary"
+            else:
+                role = "duplicate" if per_factor[factor] == 1 else "secondary"
             a = risk.rates(g)
             b = risk.rates(theirs[theirs[level] == key]).reindex(a.index)
-            e = risk.estimate(a.to_numpy(float), b.to_numpy(float), fixed)
-            low, high = e.interval(confidence)
-            factor = key if level == "factor" else perturbations.CATALOGUE[key].factor
-            rows.append({"variant": variant, "baseline": spec["baseline"], "recipe": spec["recipe"], "level": level,
-                         "name": key, "factor": factor, "targeted": factor in targets,
-                         "risk": 100 * float(np.nanmean(a.to_numpy(float))),
-                         "baseline_risk": 100 * float(np.nanmean(b.to_numpy(float))), "difference": e.value,
-                         "low": low, "high": high, "se": e.se, "df": e.df if np.isfinite(e.df) else None,
-                         "p_value": e.p_value(), "n_images": len(a), "map50_clean_change": clean_change,
-                         "provisional": not e.seed_covered})
+            rows.append({"level": level, "name": key, "factor": factor, "targeted": factor in targets, "role": role,
+                         "tables": (a.to_numpy(float), b.to_numpy(float))})
     return rows
 
 
-def audit(params: dict, tables: dict[str, pd.DataFrame], overall: dict) -> dict:
-    """Every variant with a declared baseline, against it: rows, per-variant context and the method."""
+def _weights(roles: list[str], primary_weight: float) -> list[float]:
+    """Each distinct hypothesis's share of the error rate: `primary_weight` split over the primary ones,
+    the rest over the secondary ones (all of it to one group when the other is empty)."""
+    n_p, n_s = roles.count("primary"), roles.count("secondary")
+    wp = primary_weight if n_s else 1.0
+    ws = 1.0 - wp if n_p else 1.0
+    return [wp / n_p if r == "primary" else ws / n_s for r in roles]
+
+
+def seed_correlation(rows: list[dict]) -> float | None:
+    """The between-arm correlation of replicate risks, pooled over the family's distinct hypotheses
+    (each arm's replicate risks centred per hypothesis): how much pairing the seeds shares."""
+    num = sa = sb = 0.0
+    for r in rows:
+        if r["role"] == "duplicate":
+            continue
+        a, b = (np.nanmean(t, axis=0) for t in r["tables"])
+        if len(a) != len(b) or len(a) < 2:
+            return None
+        a, b = a - a.mean(), b - b.mean()
+        num, sa, sb = num + float(a @ b), sa + float(a @ a), sb + float(b @ b)
+    return num / np.sqrt(sa * sb) if sa > 0 and sb > 0 else None
+
+
+def _not_assessable(est: risk.Estimate, k: int, kb: int) -> str | None:
+    if not est.seed_covered:
+        one = [name for name, n in (("variant", k), ("baseline", kb)) if n == 1]
+        return (f"one trained replicate ({' and '.join(one)}): seed-to-seed variation cannot be estimated, "
+                f"so no verdict; train.replicates >= {MIN_REPLICATES} makes it assessable")
+    if not est.assessable:
+        return "no variation to test against (zero standard error: identical differences or one image)"
+    return None
+
+
+def audit(params: dict, tables: dict[str, pd.DataFrame], clean: dict[str, dict], paired: bool | None = None) -> dict:
+    """Every variant with a declared baseline, against it: rows, per-variant context and the method.
+
+    `clean[v]`: per replicate the clean mAP50 (`map50`) and its leave-one-group-out values (`jackknife`).
+    `paired`: None pairs the seeds as they were trained (replicate rI of every variant has seed I, so two
+    trained arms with as many replicates are paired); False analyses them as independent."""
     c = params["compare"]
     alpha = round(1 - c["confidence"], 12)
     drop = params["score"]["break_drop"]
     rows, variants = [], {}
+    validated = {v for v, spec in params["variants"].items() if "prescribed" in spec}
+    validated |= {stageparams.prescription_arms(params["variants"][v])[1] for v in validated} - {None}
     for variant, spec in params["variants"].items():
         if "baseline" not in spec:
             continue
         base = spec["baseline"]
         support = risk.breakable(tables[variant], drop).intersection(risk.breakable(tables[base], drop))
-        clean_change = overall[variant]["map50_clean"] - overall[base]["map50_clean"]
+        if variant in validated:  # a prescription, or its control: out of sample, on the held-out half
+            support = support.intersection(pd.Index(sorted(validation_half(params, support))))
         fixed = (bool(spec.get("evaluate_only")), bool(params["variants"][base].get("evaluate_only")))
-
+        cv, cb = clean[variant], clean[base]
+        cost = risk.clean_change(cv["map50"], cb["map50"], cv["jackknife"], cb["jackknife"], fixed, paired)
+        cost_ci = cost.interval(c["confidence"]) if cost.seed_covered and np.isfinite(cost.value) else None
+        k, kb = (tables[v]["replicate"].nunique() for v in (variant, base))
         mine, theirs = (t[(t["test"] != "clean") & t["image_id"].isin(support)]
                         for t in (tables[variant], tables[base]))
-        family = _family(params, variant, mine, theirs, fixed, clean_change) if len(support) else []
-        adjusted = risk.adjust([r["p_value"] for r in family], c["multiplicity"])
-        for row, p in zip(family, adjusted, strict=True):
-            row["p_adjusted"] = p
-            row["verdict"] = risk.verdict(row["difference"], p, alpha, clean_change, c["clean_tolerance"])
-        provisional = any(r["provisional"] for r in family) or not family
-        k, kb = (tables[v]["replicate"].nunique() for v in (variant, base))
+        family = _hypotheses(params, variant, mine, theirs) if len(support) else []
+        estimates = [risk.estimate(*r["tables"], fixed, paired=paired) for r in family]
+        distinct = [i for i, r in enumerate(family) if r["role"] != "duplicate"]
+        for i, e in zip(distinct, risk.moderate([estimates[i] for i in distinct]), strict=True):
+            estimates[i] = e  # each row's seed term shrunk towards the family's (empirical Bayes)
+        for r, e in zip(family, estimates, strict=True):
+            if r["role"] == "duplicate":
+                e = next(x for q, x in zip(family, estimates, strict=True)
+                         if q["level"] == "factor" and q["factor"] == r["factor"])
+            low, high = e.interval(c["confidence"]) if e.assessable else (None, None)
+            reason = _not_assessable(e, k, kb)
+            r.update({"risk": 100 * float(np.nanmean(r["tables"][0])), "baseline_risk": 100 * float(
+                np.nanmean(r["tables"][1])), "difference": e.value, "low": low, "high": high,
+                "se": e.se if e.assessable else None, "df": e.df if e.assessable and np.isfinite(e.df) else None,
+                "p_value": e.p_value(), "paired": e.paired, "reason": reason})
+        distinct = [r for r in family if r["role"] != "duplicate"]
+        weights = _weights([r["role"] for r in distinct], c["primary_weight"])
+        adjusted = risk.adjust([r["p_value"] for r in distinct], c["multiplicity"], weights)
+        for r, p, w in zip(distinct, adjusted, weights, strict=True):
+            r["p_adjusted"], r["weight"] = p, w
+        by_factor = {r["factor"]: r for r in family if r["level"] == "factor"}
+        correlation = seed_correlation(family)
+        for r in family:
+            if r["role"] == "duplicate":
+                r["p_adjusted"], r["weight"] = by_factor[r["factor"]]["p_adjusted"], None
+            r["verdict"] = risk.verdict(r["difference"], r["p_adjusted"], alpha, cost_ci, c["clean_tolerance"])
+            r.pop("tables")
+            r.update({"map50_clean_change": cost.value,
+                      "map50_clean_low": cost_ci[0] if cost_ci else None,
+                      "map50_clean_high": cost_ci[1] if cost_ci else None})
+        rows += [{"variant": variant, "baseline": base, "recipe": spec["recipe"], **_clean_nan(r),
+                  "n_images": len(support)} for r in family]
+        reasons = {r["reason"] for r in family if r["reason"]}
+        assessable = bool(family) and not reasons
         variants[variant] = {
             "baseline": base, "recipe": spec["recipe"], "targets": params["recipes"][spec["recipe"]]["targets"],
-            "replicates": k, "baseline_replicates": kb, "n_images": len(support), "family_size": len(family),
-            "map50_clean_change": clean_change, "provisional": provisional,
-            "seed_variation": "not covered" if provisional else "covered",
-            "note": _note(k, kb, fixed, len(family), c["multiplicity"]),
+            "replicates": k, "baseline_replicates": kb, "paired_seeds": bool(family) and family[0]["paired"],
+            "seed_correlation": correlation, "n_images": len(support),
+            "images": "held-out half (prescriptions are validated out of sample)" if variant in validated else "all",
+            "family_size": len(distinct), "primary": [r["name"] for r in distinct if r["role"] == "primary"],
+            "map50_clean_change": cost.value, "map50_clean_low": cost_ci[0] if cost_ci else None,
+            "map50_clean_high": cost_ci[1] if cost_ci else None,
+            "assessable": assessable, "reason": "; ".join(sorted(reasons)) or None,
+            "seed_variation": "covered" if assessable else "not covered",
+            "note": _note(k, kb, fixed, len(distinct), c["multiplicity"], assessable, family),
         }
-        rows += family
     for variant, spec in params["variants"].items():
         if "prescribed" in spec:
             variants[variant].update(_prescription(params, variant, rows))
     return {"method": {
-        "statistic": "paired difference in risk (percentage points), variant minus baseline, on the images "
-                     "both can break (clean F1 >= score.break_drop in every replicate of both)",
-        "interval": "Student's t; standard error from image variation (paired per-image differences) plus seed "
-                    "variation (between-replicate variance of each arm's risk), Welch-Satterthwaite df",
-        "multiplicity": c["multiplicity"], "family": "all factor and perturbation rows of one variant",
+        "statistic": "difference in risk (percentage points), variant minus baseline, on the images both can "
+                     "break (clean F1 >= score.break_drop in every replicate of both), paired by image",
+        "interval": "Student's t; images and training seeds crossed random factors: Hillis's form of the "
+                    "Dorfman-Berbaum-Metz variance (seed term + image term less the interaction), seeds paired "
+                    "replicate by replicate when both arms were trained with the same seeds; degrees of "
+                    "freedom from the seed terms",
+        "multiplicity": c["multiplicity"], "primary_weight": c["primary_weight"],
+        "family": "the distinct hypotheses of one variant: its recipe's targeted factors (primary, sharing "
+                  "primary_weight of alpha), every other factor and the perturbations of factors with several "
+                  "(secondary); a perturbation that is its factor's only one repeats that row",
+        "accuracy_cost": "clean mAP50 change with a seed- and image-aware interval (replicates; jackknife over "
+                         "image groups): helped needs its lower bound above -clean_tolerance, traded accuracy its "
+                         "upper bound below; otherwise the cost is unresolved",
         "alpha": alpha, "confidence": c["confidence"], "clean_tolerance": c["clean_tolerance"],
         "reference": "docs/risk.md"}, "variants": variants, "rows": rows}
+
+
+MIN_REPLICATES = 3  # what the calibration (benchmarks/aa_calibration.py, docs/risk.md) supports
+
+
+def _clean_nan(row: dict) -> dict:
+    """NaN (no test made) is written as null in audit.json."""
+    return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
 
 
 def _factor_row(rows: list[dict], variant: str, factor: str) -> dict | None:
@@ -222,7 +334,7 @@ def _prescription(params: dict, variant: str, rows: list[dict]) -> dict:
     spec = params["variants"][variant]
     target, control = stageparams.prescription_arms(spec)
     keys = ("baseline_risk", "risk", "difference", "low", "high", "p_adjusted", "verdict", "map50_clean_change",
-            "provisional")
+            "map50_clean_low", "map50_clean_high", "reason")
     out = []
     for factor in spec["prescribed"]:
         row = _factor_row(rows, variant, factor)
@@ -237,18 +349,23 @@ def _prescription(params: dict, variant: str, rows: list[dict]) -> dict:
     return {"prescribed_for": target, "control": control, "prescription": out}
 
 
-def _note(k: int, kb: int, fixed: tuple[bool, bool], family: int, multiplicity: str) -> str:
-    how = {"holm": "Holm (family-wise error)", "bh": "Benjamini-Hochberg (false discovery rate)"}[multiplicity]
+def _note(k: int, kb: int, fixed: tuple[bool, bool], family: int, multiplicity: str, assessable: bool,
+          rows: list[dict]) -> str:
+    how = {"holm": "weighted Holm (family-wise error)", "bh": "weighted Benjamini-Hochberg (false discovery rate)"}[
+        multiplicity]
     if not family:
         return "no image that both variants can break: nothing to compare"
     arms = []
     for name, n, is_fixed in (("variant", k, fixed[0]), ("baseline", kb, fixed[1])):
         arms.append(f"{name}: fixed checkpoint" if is_fixed else f"{name}: {n} replicate{'s' * (n != 1)}")
-    covered = all(n > 1 or f for n, f in zip((k, kb), fixed, strict=True))
-    seeds = ("intervals cover image and training-seed variation" if covered else
-             "seed variation is NOT covered (one replicate): verdicts are provisional and describe these two "
-             "trained models, not the recipe; train.replicates >= 2 (3 or more) makes them verdicts on the recipe")
-    return f"{'; '.join(arms)}; {seeds}; {how} over {family} comparisons"
+    if all(fixed):
+        seeds = "fixed models: the comparison covers image variation only and says nothing about the recipes"
+    elif assessable:
+        seeds = ("intervals cover image and training-seed variation"
+                 + (", seeds paired replicate by replicate" if rows and rows[0]["paired"] else ""))
+    else:
+        seeds = "NOT ASSESSABLE: " + "; ".join(sorted({r["reason"] for r in rows if r["reason"]}))
+    return f"{'; '.join(arms)}; {seeds}; {how} over {family} distinct hypotheses"
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> None:
@@ -259,14 +376,16 @@ def write_csv(path: Path, frame: pd.DataFrame) -> None:
 
 def run(params: dict) -> Path:
     confidence = params["compare"]["confidence"]
-    tables, rows, slices, overall = {}, [], [], {}
+    tables, rows, slices, overall, clean = {}, [], [], {}, {}
     for variant in params["variants"]:
         per_image, per_slice, test_metrics = _load(variant)
         tables[variant] = per_image
+        clean[variant] = {"map50": [m["clean"]["map50"] for m in test_metrics.values()],
+                          "jackknife": [m["clean"]["jackknife_map50"] for m in test_metrics.values()]}
         rows += summary_rows(variant, per_image, test_metrics, confidence)
         slices += slice_rows(variant, per_slice, test_metrics, confidence)
         overall[variant] = variant_metrics(params, variant, per_image, test_metrics)
-    audit_json = audit(params, tables, overall)
+    audit_json = audit(params, tables, clean)
     with atomic_dir(paths.SUMMARY) as tmp:
         write_csv(tmp / "summary.csv", pd.DataFrame(rows, columns=SUMMARY_COLUMNS))
         write_csv(tmp / "slices.csv", pd.DataFrame(slices, columns=SLICE_COLUMNS))

@@ -46,13 +46,17 @@ def number(value: object, digits: int = 1) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.0"
 
 
-def p_value(value: float) -> str:
+def p_value(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return "–"
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def interval(value: float, low: float, high: float, digits: int = 1, sign: bool = False) -> str:
     fmt = (lambda v: f"{'+' if v > 0 and number(v, digits) != number(0.0, digits) else ''}{number(v, digits)}") \
         if sign else (lambda v: number(v, digits))
+    if low is None or high is None:
+        return f"{fmt(value)} [no interval]"
     return f"{fmt(value)} [{number(low, digits)}, {number(high, digits)}]"
 
 
@@ -64,6 +68,10 @@ def _table(frame: pd.DataFrame) -> str:
 
 def _factor_rows(audit: dict, variant: str) -> list[dict]:
     return [r for r in audit["rows"] if r["variant"] == variant and r["level"] == "factor"]
+
+
+ASSESSABLE = ("With 3 training seeds per variant (train.replicates: 3) the audit's verdicts are calibrated; "
+              "docs/risk.md gives the power that buys for effects of each size.")
 
 
 def findings(metrics: dict, audit: dict) -> list[str]:
@@ -86,20 +94,29 @@ def findings(metrics: dict, audit: dict) -> list[str]:
                          f"{html.escape(a['baseline'])}): {html.escape(a['note'])}; {clean}.")
             continue
         targets = a["targets"]
+        change = a["map50_clean_change"]
+        cost = f"Clean mAP50 {'+' if change > 0 else ''}{number(change, 3)}"
+        if a["map50_clean_low"] is not None:
+            cost += f" [{number(a['map50_clean_low'], 3)}, {number(a['map50_clean_high'], 3)}]"
+        aim = f"meant to protect against {', '.join(targets)}" if targets else "targets no factor"
+        head = (f"<b>{html.escape(variant)}</b> (recipe {html.escape(a['recipe'])}, vs {html.escape(a['baseline'])}, "
+                f"{aim})")
+        if not a["assessable"]:
+            seen = "; ".join(f"{r['name']} {number(r['baseline_risk'])} → {number(r['risk'])} %" for r in rows
+                             if r["name"] in targets)
+            lines.append(f"{head}: <b>not assessable</b> — {html.escape(a['reason'])}. "
+                         f"{html.escape(ASSESSABLE)} The two models' estimates, not a verdict: "
+                         f"{html.escape(seen or 'no targeted factor tested')}. {cost} ({clean}).")
+            continue
         said = [f"{r['verdict']} on {r['name']} {interval(r['difference'], r['low'], r['high'], sign=True)} pp"
                 for r in rows if r["name"] in targets]
         missing = [t for t in targets if t not in {r["name"] for r in rows}]
         said += [f"{t} not tested" for t in missing]
         elsewhere = [f"{r['verdict']} on {r['name']} {interval(r['difference'], r['low'], r['high'], sign=True)} pp"
                      for r in rows if r["name"] not in targets and r["verdict"] != "no effect"]
-        aim = f"meant to protect against {', '.join(targets)}" if targets else "targets no factor"
         what = "; ".join(said) if said else "no targeted factor to judge"
         other = ("; elsewhere " + "; ".join(elsewhere)) if elsewhere else "; no significant change elsewhere"
-        change = a["map50_clean_change"]
-        sure = "provisional — " if a["provisional"] else ""
-        lines.append(f"<b>{html.escape(variant)}</b> (recipe {html.escape(a['recipe'])}, vs "
-                     f"{html.escape(a['baseline'])}, {aim}): {sure}{html.escape(what + other)}. Clean mAP50 "
-                     f"{'+' if change > 0 else ''}{number(change, 3)} ({clean}). How sure: {html.escape(a['note'])}; "
+        lines.append(f"{head}: {html.escape(what + other)}. {cost} ({clean}). How sure: {html.escape(a['note'])}; "
                      f"{number(100 * audit['method']['confidence'], 0)} % intervals on {a['n_images']} images both "
                      f"variants can break.")
     return lines
@@ -126,9 +143,9 @@ def _metrics_frame(metrics: dict) -> pd.DataFrame:
 def _audit_frame(audit: dict) -> pd.DataFrame:
     rows = [{"variant": r["variant"], "vs": r["baseline"], "factor": r["name"], "targeted": number(r["targeted"]),
              "Δ risk pp [CI]": interval(r["difference"], r["low"], r["high"], sign=True),
-             "Δ clean mAP50": number(r["map50_clean_change"], 3), "p": p_value(r["p_value"]),
-             "p adjusted": p_value(r["p_adjusted"]), "images": r["n_images"],
-             "verdict": r["verdict"] + (" (provisional)" if r["provisional"] else "")}
+             "Δ clean mAP50": number(r["map50_clean_change"], 3), "hypothesis": r["role"],
+             "p": p_value(r["p_value"]), "p adjusted": p_value(r["p_adjusted"]), "images": r["n_images"],
+             "verdict": r["verdict"]}
             for r in audit["rows"] if r["level"] == "factor"]
     return pd.DataFrame(rows)
 
@@ -136,8 +153,11 @@ def _audit_frame(audit: dict) -> pd.DataFrame:
 def _audit_variants_frame(audit: dict) -> pd.DataFrame:
     return pd.DataFrame([{"variant": v, "vs": a["baseline"], "recipe": a["recipe"], "targets": ", ".join(a["targets"]),
                           "replicates": f"{a['replicates']} vs {a['baseline_replicates']}",
-                          "images compared": a["n_images"], "comparisons": a["family_size"],
-                          "seed variation": a["seed_variation"], "Δ clean mAP50": number(a["map50_clean_change"], 3),
+                          "images compared": a["n_images"], "hypotheses": a["family_size"],
+                          "seeds paired": number(a["paired_seeds"]),
+                          "seed correlation": number(a["seed_correlation"], 2),
+                          "Δ clean mAP50 [CI]": interval(a["map50_clean_change"], a["map50_clean_low"],
+                                                         a["map50_clean_high"], digits=3, sign=True),
                           "note": a["note"]} for v, a in audit["variants"].items()])
 
 
@@ -156,7 +176,7 @@ def _prescription_frame(audit: dict) -> pd.DataFrame:
                          "risk after %": number(f["risk"], 1) if tested else "",
                          "Δ risk pp [CI]": interval(f["difference"], f["low"], f["high"], sign=True) if tested else "",
                          "Δ clean mAP50": number(f["map50_clean_change"], 3) if tested else "",
-                         "verdict": f["verdict"] + (" (provisional)" if f.get("provisional") else ""),
+                         "verdict": f["verdict"],
                          "validated": "yes" if f["validated"] else "no",
                          "fine-tuning alone: Δ risk pp [CI], verdict": (
                              f"{interval(alone['difference'], alone['low'], alone['high'], sign=True)}, "
@@ -168,6 +188,8 @@ def _breaking_frame(metrics: dict) -> pd.DataFrame:
     def where(point: dict) -> str:
         if point["value"] is None:
             return "not reached"
+        if point.get("interval", "").startswith("none"):
+            return f"{number(point['value'], 3)} (no interval: one replicate)"
         low = "beyond ladder" if point["low"] is None else number(point["low"], 3)
         high = "beyond ladder" if point["high"] is None else number(point["high"], 3)
         return f"{number(point['value'], 3)} [{low}, {high}]"
@@ -309,7 +331,8 @@ def run(params: dict, replicates: dict[str, list[str]]) -> Path:
         tables.append(("Prescriptions (validated: the verdict on the prescribed factor, against the baseline, "
                        "is helped; a warm start's baseline is its control, fine-tuned the same way)",
                        _prescription_frame(audit)))
-    tables.append(("Breaking points (in each ladder's own unit, 95 % bootstrap interval)", _breaking_frame(metrics)))
+    tables.append(("Breaking points (in each ladder's own unit; 95 % interval over images and seeds)",
+                   _breaking_frame(metrics)))
     tables.append(("Provenance", _provenance_frame(replicates)))
     body = "".join(f"<h2>{html.escape(title)}</h2>{_table(frame)}" for title, frame in tables)
     body += "<h2>Failure gallery</h2><p>Per variant and factor, the images whose F1 dropped most: clean (left) " \
@@ -322,8 +345,9 @@ def run(params: dict, replicates: dict[str, list[str]]) -> Path:
         + "".join(f"<li>{line}</li>" for line in findings(metrics, audit)) + "</ul>" \
         + f"<p>Risk = percent of images whose F1 dropped by at least {params['score']['break_drop']} under a " \
           f"test. Intervals are {confidence:.0%}, covering the test images and, where a variant has two or more " \
-          "replicates, the training seeds; audit verdicts are controlled over each variant's comparisons " \
-          f"({audit['method']['multiplicity']}). Method: docs/risk.md.</p>"
+          "replicates, the training seeds; audit verdicts are controlled over each variant's distinct hypotheses, " \
+          f"its recipe's targets first (weighted {audit['method']['multiplicity']}); a variant with one replicate " \
+          "gets no verdict. Method: docs/risk.md.</p>"
     # The inlined Vega bundle itself contains "<body>" strings: the page's own tags are the last ones.
     before, tag, after = doc.rpartition("<body>")
     doc = before + tag + head + after

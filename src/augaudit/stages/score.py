@@ -133,6 +133,18 @@ def score_test(refs: dict, detections: pd.DataFrame, conf: float, match_iou: flo
     return pd.DataFrame(rows, columns=columns), pd.DataFrame(slice_rows, columns=[columns[0], "slice", *columns[1:]])
 
 
+def jackknife_map50(refs: dict, sizes: dict, detections: pd.DataFrame, n_classes: int, ignored: dict) -> list[float]:
+    """mAP50 with each jackknife group of images left out in turn (risk.jackknife_groups)."""
+    groups = risk.jackknife_groups(list(refs))
+    out = []
+    for g in sorted(set(groups.values())):
+        keep = [k for k in refs if groups[k] != g]
+        m = metrics.coco_map({k: refs[k] for k in keep}, {k: sizes[k] for k in keep}, detections,
+                             list(range(n_classes)), {k: ignored[k] for k in keep if k in (ignored or {})})
+        out.append(m["map50"])
+    return out
+
+
 def _label(frame: pd.DataFrame, variant: str, replicate: str, test: str, name: str, severity: int) -> pd.DataFrame:
     factor = "clean" if name == "clean" else perturbations.CATALOGUE[name].factor
     ids = pd.DataFrame({"variant": variant, "replicate": replicate, "test": test, "perturbation": name,
@@ -177,6 +189,8 @@ def run(params: dict, variant: str, replicates: list[str]) -> Path:
             frames.append(_label(frame, variant, replicate, test, name, severity))
             slice_frames.append(_label(slices, variant, replicate, test, name, severity))
             m = metrics.coco_map(refs, sizes, detections, list(range(len(names))), ignored)
+            if name == "clean":  # the image term of the clean mAP50 change's interval (risk.clean_change)
+                m["jackknife_map50"] = jackknife_map50(refs, sizes, detections, len(names), ignored)
             m["by_class"] = {names[c]: v for c, v in m["by_class"].items()}
             test_metrics[replicate][test] = {**m, "risk": 100 * float(np.mean(frame["broken"])),
                                              "n_images": len(frame)}

@@ -16,10 +16,11 @@ from augaudit import paths, provenance, recipes, runtime, stageparams, training
 from augaudit.files import atomic_dir, write_json, write_text
 
 
-def replicate_seed(params: dict, variant: str, replicate: str) -> int:
-    """Replicate 0 keeps the seed a variant has always had; the others add their index."""
-    index = int(replicate[1:])
-    return runtime.derive_seed(params["seed"], "train", variant, *([index] if index else []))
+def replicate_seed(params: dict, replicate: str) -> int:
+    """Replicate rI of every variant trains with the same seed: paired seeds. Two variants' replicates rI
+    share the weight initialisation and the data order and differ only in what their recipes change
+    (their augmentation draws included), so the audit can pair them (docs/risk.md, paired seeds)."""
+    return runtime.derive_seed(params["seed"], "train", int(replicate[1:]))
 
 
 def run(params: dict, variant: str, inits: dict[str, str], replicate: str | None = None) -> Path:
@@ -49,7 +50,7 @@ def _train_one(params: dict, variant: str, replicate: str, init: str, device: st
         write_text(folder / "train.log", f"evaluate-only: {init} used as it is, no training\n")
         provenance.write(folder, "train", {"init": Path(init)}, stage_params, None)
         return
-    seed = replicate_seed(params, variant, replicate)
+    seed = replicate_seed(params, replicate)
     runtime.seed_everything(seed)
     work = folder / "_work"
     data_yaml = training.stage_dataset(paths.CLEAN, work / "data")
