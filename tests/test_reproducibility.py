@@ -433,12 +433,12 @@ def test_snakemake_after_dvc_repro(dvc_severity_change, tmp_path):
     project = copy_project(dvc_severity_change["project"], tmp_path / "p")
     out = snakemake(project, "-n")
     assert NOTHING_TO_DO in out.stdout and "missing provenance/metadata" in out.stdout
-    edit_params(project, lambda p: p["compare"].update(bootstrap=150))
+    edit_params(project, lambda p: p["compare"].update(primary_weight=0.7))
     assert snakemake_plan(project) == set()  # the blind spot: no metadata, no params trigger
-    edit_params(project, lambda p: p["compare"].update(bootstrap=200))
+    edit_params(project, lambda p: p["compare"].update(primary_weight=0.6))
     snakemake(project, "--touch", "--forceall")
     assert dvc_status(project) == {}  # touching changes mtimes, not content
-    edit_params(project, lambda p: p["compare"].update(bootstrap=150))
+    edit_params(project, lambda p: p["compare"].update(primary_weight=0.7))
     assert snakemake_plan(project) == {"compare", "report"}
     assert set(dvc_status(project)) == {"compare", "report"}
 
@@ -454,13 +454,13 @@ def test_dvc_after_snakemake_and_back(snakemake_run, tmp_path):
     run(["dvc", "commit", "-f"], project)
     assert dvc_status(project) == {}
     # a change re-run by DVC is re-run again by Snakemake (its metadata has the old params) ...
-    edit_params(project, lambda p: p["compare"].update(bootstrap=150))
+    edit_params(project, lambda p: p["compare"].update(primary_weight=0.7))
     assert dvc_repro(project) == {"compare", "report"}
     assert snakemake_plan(project) == {"compare", "report"}
     snakemake(project, "--touch")  # ... unless told that the outputs are current
     assert snakemake_plan(project) == set() and dvc_status(project) == {}
     # a change re-run by Snakemake: DVC sees new outputs until `dvc commit -f`
-    edit_params(project, lambda p: p["compare"].update(bootstrap=120))
+    edit_params(project, lambda p: p["compare"].update(primary_weight=0.5))
     out = snakemake(project, "--cores", "2")
     assert snakemake_jobs(out.stdout + out.stderr) == {"compare", "report"}
     assert set(dvc_status(project)) == {"compare", "report"}
