@@ -19,7 +19,6 @@ def test_pretrained_checkpoint_evaluated_as_it_is_on_coco8(shared, tmp_path):
     params["variants"]["yolov8n_coco"]["init"] = str(shared / "weights/yolov8n.pt")
     params["perturbations"] = {"gaussian_blur": {"severities": [1, 5]}, "vflip": {"severities": [1]}}
     params["predict"].update(batch=4, imgsz=640)  # the checkpoint's own size (the config is CPU-sized)
-    params["compare"]["bootstrap"] = 200
     project = make_project(tmp_path / "p", params)
     run(["snakemake", "--cores", "2"], project, engine_env(project, block_network=True))
     assert not (project / "network.log").exists()

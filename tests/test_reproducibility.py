@@ -435,7 +435,7 @@ def test_snakemake_after_dvc_repro(dvc_severity_change, tmp_path):
     assert NOTHING_TO_DO in out.stdout and "missing provenance/metadata" in out.stdout
     edit_params(project, lambda p: p["compare"].update(primary_weight=0.7))
     assert snakemake_plan(project) == set()  # the blind spot: no metadata, no params trigger
-    edit_params(project, lambda p: p["compare"].update(primary_weight=0.6))
+    edit_params(project, lambda p: p["compare"].update(primary_weight=0.8))
     snakemake(project, "--touch", "--forceall")
     assert dvc_status(project) == {}  # touching changes mtimes, not content
     edit_params(project, lambda p: p["compare"].update(primary_weight=0.7))

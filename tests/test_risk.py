@@ -228,7 +228,7 @@ def test_one_replicate_gives_no_verdict_and_says_what_would():
     result = _audit({"baseline": baseline, "mixed": variant}, {"baseline": 0.8, "mixed": 0.8})
     info = result["variants"]["mixed"]
     assert not info["assessable"] and info["seed_variation"] == "not covered"
-    assert "NOT ASSESSABLE" in info["note"] and "train.replicates >= 3" in info["reason"]
+    assert "NOT ASSESSABLE" in info["note"] and "train.replicates >= 2" in info["reason"]
     for row in result["rows"]:
         assert row["verdict"] == "not assessable" and row["p_value"] is None and row["low"] is None
         assert row["difference"] == pytest.approx(-100 * 25 / 60) and row["reason"]

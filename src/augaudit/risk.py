@@ -45,9 +45,9 @@ class Estimate:
 
     `seed_covered` is False when a trained arm has a single replicate: seed variation is then not in the
     standard error, and the estimate supports no verdict. `paired`: the arms shared their training seeds
-    and were analysed replicate by replicate. The variance is `image` (its n - 1 degrees of freedom are
-    many) plus the `seeds` terms (variance, degrees of freedom), the poorly estimated part, which
-    `moderate` shrinks."""
+    and were analysed replicate by replicate. The variance is `image` plus the `seeds` terms (variance,
+    degrees of freedom), the poorly estimated part, which `moderate` shrinks; `image_terms` are the
+    mean-square terms (signed, with their degrees of freedom) the image term was made of."""
 
     value: float
     se: float
@@ -56,6 +56,7 @@ class Estimate:
     paired: bool = False
     image: float = 0.0
     seeds: tuple[tuple[float, float], ...] = ()
+    image_terms: tuple[tuple[float, float], ...] = ()
 
     @property
     def assessable(self) -> bool:
@@ -87,18 +88,24 @@ def mean_squares(x: np.ndarray) -> tuple[float, float, float]:
     return float(ms_i), float(ms_s), ms_e
 
 
-def _combine(value: float, image: float, seeds: list[tuple[float, float]], n: int, covered: bool, paired: bool,
-             scale: float) -> Estimate:
-    """Variance = image term + seed terms; Welch-Satterthwaite degrees of freedom over the seed terms (the
-    image term, with n - 1 degrees of freedom, counts as known: Hillis 2007's choice); n - 1 without them."""
+def _combine(value: float, image_terms: list[tuple[float, float]], seeds: list[tuple[float, float]], n: int,
+             covered: bool, paired: bool, scale: float) -> Estimate:
+    """Variance = image term (the sum of `image_terms`, never below 0) + seed terms. Satterthwaite degrees
+    of freedom over every mean-square term the variance is made of, the image term's included (when it
+    is not truncated to 0): it is a difference of two noisy mean squares, and counting it as known
+    (Hillis 2007's ddf) inflates the degrees of freedom exactly when the seed term comes out small,
+    which the calibration found liberal in the family's tail (docs/risk.md); n - 1 with no seed term."""
     seed = sum(t for t, _ in seeds)
+    image = sum(t for t, _ in image_terms)
+    terms = [x for x in seeds if x[0] > 0] + ([x for x in image_terms if x[0] != 0] if image > 0 else [])
+    image = max(image, 0.0)
     var = image + seed
     if seed > 0:
-        df = var ** 2 / sum(t ** 2 / d for t, d in seeds if t > 0)
+        df = var ** 2 / sum(t ** 2 / d for t, d in terms)
     else:
         df = n - 1.0 if n > 1 else math.inf
     return Estimate(scale * value, scale * math.sqrt(var), float(df), covered, paired, scale ** 2 * image,
-                    tuple((scale ** 2 * t, d) for t, d in seeds))
+                    tuple((scale ** 2 * t, d) for t, d in seeds), tuple((scale ** 2 * t, d) for t, d in image_terms))
 
 
 def estimate(arm: np.ndarray, baseline: np.ndarray | None = None, fixed: tuple[bool, bool] = (False, False),
@@ -132,17 +139,17 @@ def estimate(arm: np.ndarray, baseline: np.ndarray | None = None, fixed: tuple[b
     paired = can_pair if paired is None else (paired and can_pair)
     tables = [arm if one else arm - base] if one or paired else [arm, base]
     per_image = tables[0].mean(axis=1) - (tables[1].mean(axis=1) if len(tables) == 2 else 0.0)
-    image = float(per_image.var(ddof=1)) / n if n > 1 else 0.0
+    image = [(float(per_image.var(ddof=1)) / n, n - 1.0)] if n > 1 else []
     seeds = []
     for x, t in zip(tables, trained, strict=False):
         k = x.shape[1]
         if t and k > 1 and n > 1:
             _, ms_s, ms_e = mean_squares(x)
-            image -= ms_e / (n * k)
+            image.append((-ms_e / (n * k), (n - 1.0) * (k - 1)))
             seeds.append((ms_s / (n * k), k - 1.0))
         elif t and k > 1:
             seeds.append((float(x.mean(axis=0).var(ddof=1)) / k, k - 1.0))
-    return _combine(value, max(image, 0.0), seeds, n, covered, bool(not one and paired), scale)
+    return _combine(value, image, seeds, n, covered, bool(not one and paired), scale)
 
 
 def _trigamma_inverse(x: float) -> float:
@@ -203,8 +210,8 @@ def moderate(estimates: list[Estimate]) -> list[Estimate]:
                 posts[i].append(((d0 * s0 + di * vi) / (d0 + di), min(di + d0, float(d.sum()))))
     for i in idx:
         e = estimates[i]
-        m = _combine(e.value, e.image, posts[i], 2, e.seed_covered, e.paired, 1.0)
-        out[i] = Estimate(e.value, m.se, m.df, e.seed_covered, e.paired, e.image, tuple(posts[i]))
+        m = _combine(e.value, list(e.image_terms), posts[i], 2, e.seed_covered, e.paired, 1.0)
+        out[i] = Estimate(e.value, m.se, m.df, e.seed_covered, e.paired, e.image, tuple(posts[i]), e.image_terms)
     return out
 
 
@@ -308,32 +315,26 @@ def clean_change(arm: np.ndarray, baseline: np.ndarray, arm_jack: np.ndarray, ba
     can_pair = all(trained) and ks[0] == ks[1] and ks[0] > 1
     paired = can_pair if paired is None else (paired and can_pair)
 
-    def interaction(jack: np.ndarray) -> float:  # sigma^2_e / (n k) of one table of replicates
+    groups = arm_jack.shape[1]
+
+    def interaction(jack: np.ndarray) -> tuple[float, float]:  # -sigma^2_e / (n k) of one table of replicates
         k = jack.shape[0]
-        if k < 2:
-            return 0.0
-        return max(0.0, (np.mean([_jack_var(j) for j in jack]) - _jack_var(jack.mean(axis=0))) / (k - 1))
+        return (-max(0.0, (np.mean([_jack_var(j) for j in jack]) - _jack_var(jack.mean(axis=0))) / (k - 1)),
+                (groups - 1.0) * (k - 1))
 
     if paired:
         d, dj = arm - baseline, arm_jack - base_jack
         k = len(d)
         seeds = [(float(d.var(ddof=1)) / k, k - 1)]
-        image = max(0.0, _jack_var(dj.mean(axis=0)) - interaction(dj))
+        image = [(_jack_var(dj.mean(axis=0)), groups - 1.0), interaction(dj)]
     else:
-        seeds, image = [], _jack_var(arm_jack.mean(axis=0) - base_jack.mean(axis=0))
+        seeds, image = [], [(_jack_var(arm_jack.mean(axis=0) - base_jack.mean(axis=0)), groups - 1.0)]
         for x, j, t in ((arm, arm_jack, trained[0]), (baseline, base_jack, trained[1])):
             if t and len(x) > 1:
                 seeds.append((float(x.var(ddof=1)) / len(x), len(x) - 1))
-                image -= interaction(j)
-        image = max(image, 0.0)
-    seed = sum(t for t, _ in seeds)
-    var = seed + image
-    groups = arm_jack.shape[1]
-    if seed > 0:
-        df = var ** 2 / sum(t ** 2 / d_ for t, d_ in seeds)
-    else:
-        df = groups - 1.0 if groups > 1 else math.inf
-    return Estimate(value, math.sqrt(var), float(df), covered, paired)
+                image.append(interaction(j))
+    e = _combine(value, image, seeds, groups, covered, paired, 1.0)
+    return Estimate(value, e.se, e.df, covered, paired)
 
 
 def breaking_point(values: list[float], risks: list[float], zone: float) -> float | None:

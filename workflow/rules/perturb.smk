@@ -9,7 +9,9 @@ rule perturb:
         "logs/perturb/{perturbation}.log",
     benchmark:
         "logs/benchmark/perturb/{perturbation}.tsv"
-    threads: lambda wc: workflow.cores  # deferred: `snakemake --unlock` and friends need no --cores
+    # half the cores, like train (deferred: `snakemake --unlock` and friends need no --cores): a rule
+    # that asks for every core cannot start beside a training job, so it waited for all of them
+    threads: lambda wc: max(1, workflow.cores // 2)
     params:
         stage=lambda wc: stage_params(config, "perturb", wc.perturbation),
     shell:
