@@ -87,6 +87,18 @@ def test_an_image_only_transform_that_changes_the_size_is_refused(imgsz):
         recipes.check_runs(ShrinkImage(), imgsz)
 
 
+def test_an_argument_no_image_could_use_is_refused_before_it_runs():
+    """Albumentations accepts a blur kernel of 10**18 and then blurs for hours (found by the property
+    test); the recipe is refused at once, naming the transform's line and argument."""
+    params = default_params()
+    params["recipes"]["mixed"]["albumentations"][0]["blur_limit"] = [3, 10**18]
+    with pytest.raises(config.ConfigError, match=r"^params\.yaml:\d+: recipes\.mixed\.albumentations\[0\]: "
+                                                 r"argument blur_limit: \[3, 1000000000000000000\] is beyond"):
+        config.validate(params)
+    params["recipes"]["mixed"]["albumentations"][0]["blur_limit"] = [3, 9]
+    config.validate(params)  # large but sane: accepted
+
+
 def test_the_refusal_names_the_recipe_the_transform_and_the_line(monkeypatch):
     monkeypatch.setitem(SERIALIZABLE_REGISTRY, "ShrinkImage", ShrinkImage)
     params = default_params()

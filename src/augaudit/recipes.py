@@ -23,9 +23,27 @@ ULTRALYTICS_SWITCHES = ("mosaic", "mixup", "cutmix", "copy_paste", "hsv_h", "hsv
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+# No argument of an image transform (a size, a kernel, a count, a pixel value, a factor) is meaningful
+# beyond this; Albumentations accepts e.g. a blur kernel of 10**18, which would run for hours.
+ARGUMENT_LIMIT = 100_000
+
+
+def _numbers(value) -> list[float]:
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, (int, float)):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [x for v in value for x in _numbers(v)]
+    return []
+
+
 def build_transform(spec: dict) -> A.BasicTransform:
     """One transform from `{transform: Name, **args}`; unknown names or arguments raise."""
     args = {k: v for k, v in spec.items() if k != "transform"}
+    for key, value in args.items():
+        if any(abs(x) > ARGUMENT_LIMIT for x in _numbers(value)):
+            raise ValueError(f"argument {key}: {value!r} is beyond ±{ARGUMENT_LIMIT:,} (no image is that large)")
     args.setdefault("p", 0.5)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # Albumentations only warns on unknown arguments

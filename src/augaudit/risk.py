@@ -8,14 +8,14 @@ Definitions (docs/risk.md has worked examples and the references):
 - its uncertainty has two sources, both estimated: which images were tested (each image keeps all
   its tests, so correlated tests of one image are not independent evidence) and which seeds the
   models were trained with, crossed random factors (images x seeds, as cases x readers in a
-  multi-reader multi-case study): Hillis's form of the Dorfman-Berbaum-Metz variance, degrees of
-  freedom from the seed term. With one trained replicate the seed component cannot be estimated: the
-  estimate supports no verdict (`Estimate.assessable`);
+  multi-reader multi-case study): Hillis's form of the Dorfman-Berbaum-Metz variance, Satterthwaite
+  degrees of freedom over its mean squares. With one trained replicate the seed component cannot be
+  estimated: the estimate supports no verdict (`Estimate.assessable`);
 - the audit compares a variant with its baseline on the images both can break (clean F1 >=
-  break_drop in every replicate of both), paired by image and, when both were trained with the same
-  seeds, by replicate; it controls each variant's verdicts over its distinct hypotheses, the recipe's
-  targets first (weighted Holm, or weighted Benjamini-Hochberg), and weighs the accuracy cost by the
-  clean mAP50 change's interval.
+  break_drop in every replicate of both), paired by image, the arms' seeds analysed as independent
+  (compare.audit; `paired=True` pairs them replicate by replicate); it controls each variant's
+  verdicts over its distinct hypotheses, the recipe's targets first (weighted Holm, or weighted
+  Benjamini-Hochberg), and weighs the accuracy cost by the clean mAP50 change's interval.
 """
 
 from __future__ import annotations

@@ -78,6 +78,10 @@ ASSESSABLE = ("Verdicts need at least 2 training seeds per variant (train.replic
               "false-verdict rate is calibrated; " + POWER[0].lower() + POWER[1:])
 
 
+def _p(value: float | None) -> str:
+    return "< 0.001" if value is not None and value < 0.001 else number(value, 3)
+
+
 def findings(metrics: dict, audit: dict) -> list[str]:
     """One sentence per variant: what it was meant to protect against, what it did, how sure we are."""
     lines = []
@@ -113,7 +117,7 @@ def findings(metrics: dict, audit: dict) -> list[str]:
                          f"{html.escape(seen or 'no targeted factor tested')}. {cost} ({clean}).")
             continue
         said = [f"{r['verdict']} on {r['name']} {interval(r['difference'], r['low'], r['high'], sign=True)} pp"
-                for r in rows if r["name"] in targets]
+                f" (adjusted p {_p(r['p_adjusted'])})" for r in rows if r["name"] in targets]
         missing = [t for t in targets if t not in {r["name"] for r in rows}]
         said += [f"{t} not tested" for t in missing]
         elsewhere = [f"{r['verdict']} on {r['name']} {interval(r['difference'], r['low'], r['high'], sign=True)} pp"

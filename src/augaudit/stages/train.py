@@ -19,7 +19,7 @@ from augaudit.files import atomic_dir, write_json, write_text
 def replicate_seed(params: dict, replicate: str) -> int:
     """Replicate rI of every variant trains with the same seed: paired seeds. Two variants' replicates rI
     share the weight initialisation and the data order and differ only in what their recipes change
-    (their augmentation draws included), so the audit can pair them (docs/risk.md, paired seeds)."""
+    (their augmentation draws included): what differs between them is the recipe (docs/risk.md)."""
     return runtime.derive_seed(params["seed"], "train", int(replicate[1:]))
 
 
