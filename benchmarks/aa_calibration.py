@@ -282,16 +282,15 @@ def power(structure: Structure, comp: dict, rho: float, n: int, experiments: int
     for label, (paired, moderated) in ANALYSES.items():
         for k in (2, 3, 4, 5, 6, 8):
             cells = []
-            runs = experiments
             for e in effects:
                 rng = np.random.default_rng(seed + k)
                 found = 0
-                for _ in range(runs):
+                for _ in range(experiments):
                     a, b = simulate(comp, n, k, rng, rho, effect=-e / 100 * on)
                     _, adj = structure.test(a, b, paired, moderated)
                     found += bool(adj[structure.primary[0]] < 0.05)
-                lo, hi = clopper(found, runs)
-                cells.append(f"{100 * found / runs:.0f} % [{100 * lo:.0f}, {100 * hi:.0f}]")
+                lo, hi = clopper(found, experiments)
+                cells.append(f"{100 * found / experiments:.0f} % [{100 * lo:.0f}, {100 * hi:.0f}]")
             print(f"| {label} | {k} | " + " | ".join(cells) + " |")
 
 

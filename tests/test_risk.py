@@ -448,8 +448,8 @@ def test_findings_say_what_no_verdict_and_no_effect_mean():
     n = 100
     metrics = {v: {"replicates": k, "map50_clean": 0.8, "map50_clean_sd": 0.01} for v, k in (("mixed", 3),)}
     baseline = _per_image([1.0] * n, [0.2 if i < 40 else 1.0 for i in range(n)], replicates=3)
-    same = _audit({"baseline": baseline, "mixed": _per_image([1.0] * n, [0.2 if i < 40 else 1.0 for i in range(n)],
-                                                             replicates=3)}, {"baseline": 0.8, "mixed": 0.8})
+    intact = _per_image([1.0] * n, [1.0] * n, replicates=3)  # nothing breaks: a row with no variation at all
+    same = _audit({"baseline": intact, "mixed": intact.copy()}, {"baseline": 0.8, "mixed": 0.8})
     noisy = [[0.2 if (i + r) % 3 == 0 else 1.0 for i in range(n)] for r in range(3)]
     table = pd.concat([_per_image([1.0] * n, noisy[r], replicates=1).assign(replicate=f"r{r}") for r in range(3)])
     blind = _audit({"baseline": table, "mixed": table.copy()}, {"baseline": 0.8, "mixed": 0.8})
@@ -465,7 +465,8 @@ def test_findings_say_what_no_verdict_and_no_effect_mean():
                  {"baseline": 0.8, "mixed": 0.8})
     line = html.unescape(report.findings({"mixed": {**metrics["mixed"], "replicates": 1}}, one)[0])
     assert "not assessable" in line and report.ASSESSABLE in line and "blur 40.0 → 5.0 %" in line
-    assert same["variants"]["mixed"]["assessable"]  # zero variation in a row does not make the variant unassessable
+    # a row with zero variation is not assessable on its own, and does not make the variant unassessable
+    assert {r["verdict"] for r in same["rows"]} == {"not assessable"} and same["variants"]["mixed"]["assessable"]
 
 
 def test_the_image_term_enters_the_degrees_of_freedom():

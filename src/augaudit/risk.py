@@ -45,16 +45,15 @@ class Estimate:
 
     `seed_covered` is False when a trained arm has a single replicate: seed variation is then not in the
     standard error, and the estimate supports no verdict. `paired`: the arms shared their training seeds
-    and were analysed replicate by replicate. The variance is `image` plus the `seeds` terms (variance,
-    degrees of freedom), the poorly estimated part, which `moderate` shrinks; `image_terms` are the
-    mean-square terms (signed, with their degrees of freedom) the image term was made of."""
+    and were analysed replicate by replicate. The variance is the image term (the sum of `image_terms`,
+    signed mean-square terms with their degrees of freedom, never below 0) plus the `seeds` terms
+    (variance, degrees of freedom), the poorly estimated part, which `moderate` shrinks."""
 
     value: float
     se: float
     df: float
     seed_covered: bool
     paired: bool = False
-    image: float = 0.0
     seeds: tuple[tuple[float, float], ...] = ()
     image_terms: tuple[tuple[float, float], ...] = ()
 
@@ -104,7 +103,7 @@ def _combine(value: float, image_terms: list[tuple[float, float]], seeds: list[t
         df = var ** 2 / sum(t ** 2 / d for t, d in terms)
     else:
         df = n - 1.0 if n > 1 else math.inf
-    return Estimate(scale * value, scale * math.sqrt(var), float(df), covered, paired, scale ** 2 * image,
+    return Estimate(scale * value, scale * math.sqrt(var), float(df), covered, paired,
                     tuple((scale ** 2 * t, d) for t, d in seeds), tuple((scale ** 2 * t, d) for t, d in image_terms))
 
 
@@ -211,7 +210,7 @@ def moderate(estimates: list[Estimate]) -> list[Estimate]:
     for i in idx:
         e = estimates[i]
         m = _combine(e.value, list(e.image_terms), posts[i], 2, e.seed_covered, e.paired, 1.0)
-        out[i] = Estimate(e.value, m.se, m.df, e.seed_covered, e.paired, e.image, tuple(posts[i]), e.image_terms)
+        out[i] = Estimate(e.value, m.se, m.df, e.seed_covered, e.paired, tuple(posts[i]), e.image_terms)
     return out
 
 
@@ -333,8 +332,7 @@ def clean_change(arm: np.ndarray, baseline: np.ndarray, arm_jack: np.ndarray, ba
             if t and len(x) > 1:
                 seeds.append((float(x.var(ddof=1)) / len(x), len(x) - 1))
                 image.append(interaction(j))
-    e = _combine(value, image, seeds, groups, covered, paired, 1.0)
-    return Estimate(value, e.se, e.df, covered, paired)
+    return _combine(value, image, seeds, groups, covered, paired, 1.0)
 
 
 def breaking_point(values: list[float], risks: list[float], zone: float) -> float | None:

@@ -299,8 +299,8 @@ def audit(params: dict, tables: dict[str, pd.DataFrame], clean: dict[str, dict],
                      "break (clean F1 >= score.break_drop in every replicate of both), paired by image",
         "interval": "Student's t; images and training seeds crossed random factors: Hillis's form of the "
                     "Dorfman-Berbaum-Metz variance (each arm's seed term + the image term less the interaction); "
-                    "the arms' seeds are paired in training but analysed as independent (Welch-Satterthwaite "
-                    "degrees of freedom from the seed terms), which the calibration found conservative",
+                    "the arms' seeds are paired in training but analysed as independent; Satterthwaite degrees of "
+                    "freedom over every mean square, which the calibration found conservative",
         "multiplicity": c["multiplicity"], "primary_weight": c["primary_weight"],
         "family": "the distinct hypotheses of one variant: its recipe's targeted factors (primary, sharing "
                   "primary_weight of alpha), every other factor and the perturbations of factors with several "
