@@ -16,13 +16,15 @@
    (the default's 10 perturbations and 8 factors, factor rows aggregated from perturbation rows,
    duplicates, primary and secondary hypotheses, weighted Holm): images resampled from the real ones,
    each with its real broken rates, real residuals, seed effects drawn from the fitted components;
-   scenarios `none` and `mixed` components, and `heavy`: one bad training run (a seed effect of 4 SD in
-   one replicate of one arm). It prints the raw p-values' uniformity (Kolmogorov-Smirnov), the
-   per-comparison false rate at the nominal 5 % with its 95 % Clopper-Pearson interval, the per-family
-   rate (any false verdict after the multiplicity correction), then power against replicates and effect
-   size for a targeted (primary) factor — for each analysis: paired or unpaired seeds, with or without
-   empirical-Bayes variance moderation. The shipped analysis (unpaired, unmoderated: compare.audit) is
-   marked; every analysis is calibrated at 2, 3 and 4 seeds per arm.
+   scenarios `none` and `mixed` components; `unequal seed variances`: a null in which the recipes differ
+   in how much the seed moves the risk, not in the mean (arm a with `mixed`'s seed components, arm b with
+   `none`'s); and `heavy`: one bad training run (a seed effect of 4 SD in one replicate of one arm). It
+   prints the raw p-values' uniformity (Kolmogorov-Smirnov), the per-comparison false rate at the nominal
+   5 % with its 95 % Clopper-Pearson interval, the per-family rate (any false verdict after the
+   multiplicity correction), then power against replicates and effect size for a targeted (primary)
+   factor — for each analysis: paired or unpaired seeds, each arm's seed variance or one pooled over
+   both (Student), with or without empirical-Bayes variance moderation. The shipped analysis (unpaired,
+   unpooled, unmoderated: compare.audit) is marked; every analysis is calibrated at 2, 3 and 4 seeds.
 
 Run from the repository root (about 25 minutes on 2 cores the first time, 9 more for the analysis;
 `--no-workflow` analyses the models already there):
@@ -55,8 +57,10 @@ PROJECT_FILES = ["Snakefile", "workflow", "scripts", "src", "models"]
 NOISE_STRONG = {"targets": ["noise"], "albumentations": [{"transform": "GaussNoise", "p": 0.8,
                                                            "std_range": [0.05, 0.4]}]}
 SHIPPED = "unpaired (shipped)"  # what compare.audit does: each arm's seed term, Welch degrees of freedom
-ANALYSES = {SHIPPED: (False, False), "unpaired + moderated": (False, True), "paired": (True, False),
-            "paired + moderated": (True, True)}
+ANALYSES = {  # (paired, moderated, pooled): every analysis measured; only the shipped one is compare.audit's
+    SHIPPED: (False, False, False), "unpaired, pooled seed variance (Student)": (False, False, True),
+    "unpaired + moderated": (False, True, False), "paired": (True, False, False),
+    "paired + moderated": (True, True, False)}
 
 
 def prepare() -> dict:
@@ -173,6 +177,36 @@ def between_arm_correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float((ca * cb).sum() / math.sqrt((ca ** 2).sum() * (cb ** 2).sum()))
 
 
+def statistics(params: dict, arms: list[tuple[str, pd.DataFrame, list[str]]], base: pd.DataFrame) -> None:
+    """The real positive controls under two statistics: the broken rate (what the audit tests) and the
+    mean per-image F1 drop from the image's clean F1 (a less noisy candidate: no threshold). Per factor,
+    the shipped analysis's t = difference / standard error: the statistic with the larger |t| on real
+    effects has the more power."""
+    drop = params["score"]["break_drop"]
+
+    def with_drop(t: pd.DataFrame) -> pd.DataFrame:
+        clean = t[t["test"] == "clean"][["replicate", "image_id", "f1"]].rename(columns={"f1": "clean_f1"})
+        t = t.merge(clean, on=["replicate", "image_id"])
+        return t.assign(f1_drop=t["clean_f1"] - t["f1"], broken=t["broken"].astype(float))
+
+    print("\n## Statistic: broken rate against mean per-image F1 drop (real controls, shipped analysis; "
+          "t = difference / SE)\n")
+    print("| control | factor | broken rate: Δ pp (t, df) | F1 drop: Δ pp (t, df) |")
+    print("| --- | --- | --- | --- |")
+    for title, table, reps in arms:
+        a, b = with_drop(table[table["replicate"].isin(reps)]), with_drop(base[base["replicate"].isin(reps)])
+        support = risk.breakable(a, drop).intersection(risk.breakable(b, drop))
+        for factor in sorted(a.loc[a["test"] != "clean", "factor"].unique()):
+            cells = []
+            for column in ("broken", "f1_drop"):
+                ta = risk.rates(a[(a["factor"] == factor) & a["image_id"].isin(support)], column)
+                tb = risk.rates(b[(b["factor"] == factor) & b["image_id"].isin(support)], column).reindex(ta.index)
+                e = risk.estimate(ta.to_numpy(float), tb.to_numpy(float), paired=False)
+                cells.append(f"{e.value:+.1f} ({e.value / e.se:+.2f}, {e.df:.1f})" if e.assessable
+                             else f"{e.value:+.1f} (no variation)")
+            print(f"| {title} | {factor} | " + " | ".join(cells) + " |")
+
+
 # ------------------------------------------------------------------ simulation with the audit's rows
 
 class Structure:
@@ -196,34 +230,50 @@ class Structure:
         self.weights = compare._weights([r[1] for r in self.rows], 0.8)
         self.primary = [i for i, r in enumerate(self.rows) if r[1] == "primary"]
 
-    def test(self, a: np.ndarray, b: np.ndarray, paired: bool, moderated: bool) -> tuple[np.ndarray, np.ndarray]:
+    def test(self, a: np.ndarray, b: np.ndarray, analysis: tuple[bool, bool, bool]) -> tuple[np.ndarray, np.ndarray]:
         """Raw and weighted-Holm-adjusted p-values of every distinct hypothesis."""
+        paired, moderated, pooled = analysis
         est = [risk.estimate(a @ w, b @ w, paired=paired) for _, _, w in self.rows]
+        if pooled:
+            est = [pool(e) for e in est]
         if moderated:
             est = risk.moderate(est)
         raw = np.array([e.p_value() for e in est])
         return raw, np.array(risk.adjust(list(raw), "holm", self.weights))
 
 
+def pool(e: risk.Estimate) -> risk.Estimate:
+    """The two arms' seed terms pooled into one (Student's pooled variance, ka + kb - 2 degrees of
+    freedom): the same standard error as Welch's at equal replicate counts, more degrees of freedom, valid
+    only when the recipes leave the seed variance alike."""
+    if len(e.seeds) != 2:
+        return e
+    (va, da), (vb, db) = e.seeds
+    ka, kb = da + 1, db + 1
+    pooled = (da * va * ka + db * vb * kb) / (da + db)
+    return risk._combine(e.value, list(e.image_terms), [(pooled * (1 / ka + 1 / kb), da + db)], 2,
+                         e.seed_covered, e.paired, 1.0)
+
+
 def simulate(c: dict, n: int, k: int, rng: np.random.Generator, rho: float, effect: np.ndarray | None = None,
-             heavy: bool = False) -> tuple[np.ndarray, np.ndarray]:
+             heavy: bool = False, seeds_a: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Two arms (images x replicates x perturbations) from fitted components: resampled images with their
     real broken rates and residuals, seed effects per perturbation correlated across perturbations as
-    measured, shared between the arms with correlation `rho` (paired seeds)."""
+    measured, shared between the arms with correlation `rho` (paired seeds). `seeds_a`: arm a's seed
+    components from another recipe (a null where the recipes differ in seed variance, not in mean)."""
     m = c["means"].shape[1]
     images = rng.integers(0, c["means"].shape[0], n)
-    sd = np.sqrt(c["seed_var"])
 
-    def seeds() -> np.ndarray:
+    def seeds(comp: dict) -> np.ndarray:
         common = rng.normal(size=(k, 1))
         own = rng.normal(size=(k, m))
-        r = max(c["seed_corr"], 0.0)
-        return (math.sqrt(r) * common + math.sqrt(1 - r) * own) * sd
+        r = max(comp["seed_corr"], 0.0)
+        return (math.sqrt(r) * common + math.sqrt(1 - r) * own) * np.sqrt(comp["seed_var"])
 
-    sa = seeds()
-    sb = math.sqrt(rho) * sa + math.sqrt(1 - rho) * seeds()
+    sa = seeds(seeds_a or c)
+    sb = math.sqrt(rho) * sa + math.sqrt(1 - rho) * seeds(c)
     if heavy:
-        sb[0] += 4 * sd
+        sb[0] += 4 * np.sqrt(c["seed_var"])
 
     def noise() -> np.ndarray:
         cells = rng.integers(0, c["resid"].shape[1], (n, k))
@@ -249,13 +299,13 @@ def calibration(structure: Structure, scenarios: dict, n: int, experiments: int,
           "[95 % CI] | per family after correction [95 % CI] |")
     print("| --- | --- | --- | --- | --- | --- |")
     runs = [(label, k) for label in ANALYSES for k in (2, 3, 4)]
-    for name, (comp, rho, heavy) in scenarios.items():
+    for name, (comp, rho, heavy, seeds_a) in scenarios.items():
         for label, k in runs:
-            paired, moderated = ANALYSES[label]
             rng = np.random.default_rng(seed)
             raws, family = [], 0
             for _ in range(experiments):
-                raw, adj = structure.test(*simulate(comp, n, k, rng, rho, heavy=heavy), paired, moderated)
+                raw, adj = structure.test(*simulate(comp, n, k, rng, rho, heavy=heavy, seeds_a=seeds_a),
+                                          ANALYSES[label])
                 raws.append(raw)
                 family += bool(np.nanmin(adj) < 0.05)
             raw = np.concatenate(raws)
@@ -279,7 +329,7 @@ def power(structure: Structure, comp: dict, rho: float, n: int, experiments: int
     print("| analysis | seeds per arm | " + " | ".join(f"{e} pp" for e in effects) + " |")
     print("| --- | --- | " + " | ".join("---" for _ in effects) + " |")
     on = np.array([1.0 if w > 0 else 0.0 for w in target[2]])
-    for label, (paired, moderated) in ANALYSES.items():
+    for label, analysis in ANALYSES.items():
         for k in (2, 3, 4, 5, 6, 8):
             cells = []
             for e in effects:
@@ -287,7 +337,7 @@ def power(structure: Structure, comp: dict, rho: float, n: int, experiments: int
                 found = 0
                 for _ in range(experiments):
                     a, b = simulate(comp, n, k, rng, rho, effect=-e / 100 * on)
-                    _, adj = structure.test(a, b, paired, moderated)
+                    _, adj = structure.test(a, b, analysis)
                     found += bool(adj[structure.primary[0]] < 0.05)
                 lo, hi = clopper(found, experiments)
                 cells.append(f"{100 * found / experiments:.0f} % [{100 * lo:.0f}, {100 * hi:.0f}]")
@@ -338,6 +388,9 @@ def main() -> int:
         show_audit(f"`mixed` r0-r{k - 1} against `baseline` r0-r{k - 1} ({budget} budget), unpaired analysis "
                    "(shipped)", result)
 
+    statistics(params, [("`mixed` r0-r2", mixed, first), ("`mixed` r3-r5", mixed, second),
+                        ("`noise_strong` r0-r2", strong, first)], base)
+
     drop = params["score"]["break_drop"]
     names = list(params["perturbations"])
     fitted = {}
@@ -359,10 +412,12 @@ def main() -> int:
     structure = Structure(params, names, params["recipes"]["mixed"]["targets"])
     n = len(support)
     pos = max(rho, 0.0)
-    calibration(structure, {"none, independent seeds": (fitted["none"], 0.0, False),
-                            f"none, paired seeds (rho {pos:.2f})": (fitted["none"], pos, False),
-                            "mixed, independent seeds": (fitted["mixed"], 0.0, False),
-                            "heavy: one bad run": (fitted["none"], 0.0, True)},
+    calibration(structure, {"none, independent seeds": (fitted["none"], 0.0, False, None),
+                            f"none, paired seeds (rho {pos:.2f})": (fitted["none"], pos, False, None),
+                            "mixed, independent seeds": (fitted["mixed"], 0.0, False, None),
+                            "unequal seed variances (`mixed`'s in one arm, `none`'s in the other)":
+                                (fitted["none"], 0.0, False, fitted["mixed"]),
+                            "heavy: one bad run": (fitted["none"], 0.0, True, None)},
                 n, args.experiments, 0)
     power(structure, fitted["none"], pos, n, args.experiments, 1, names)
     return 0

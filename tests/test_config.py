@@ -182,8 +182,8 @@ def test_snakemake_refuses_config_overrides_the_jobs_would_not_see(tmp_path):
     ({"transform": "Normalize"}, "Normalize returns a float32 array, not a uint8 image"),
     ({"transform": "ToTensorV2"}, "ToTensorV2 returns a Tensor"),
     ({"transform": "MaskDropout"},
-     "MaskDropout fails on a 160x160 training image with boxes: MaskDropout requires ['mask']"),
-    ({"transform": "RandomCrop", "height": 200, "width": 200}, "RandomCrop fails on a 160x160 training image"),
+     "MaskDropout fails on a 128x128 training image with boxes: MaskDropout requires ['mask']"),
+    ({"transform": "RandomCrop", "height": 200, "width": 200}, "RandomCrop fails on a 128x128 training image"),
 ])
 def test_recipes_are_run_before_any_job_starts(tmp_path, spec, words):
     """A recipe that would fail minutes into training, or train on wrongly scaled images, is refused

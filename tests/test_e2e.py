@@ -116,6 +116,44 @@ def test_second_snakemake_run_does_nothing(snakemake_run):
     assert "Nothing to be done" in out.stdout + out.stderr
 
 
+def test_unkept_pixels_are_regenerated_and_give_the_same_numbers(snakemake_run, tmp_path):
+    """perturb.materialize: sample keeps `perturb.sample` images per severity; predict regenerates the rest
+    from the clean images and the manifest: only perturb and what follows re-run, the numbers are
+    byte-identical, and a manifest the code no longer reproduces is a one-line error naming the image."""
+    from conftest import copy_project
+
+    project = copy_project(snakemake_run, tmp_path / "p")
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["perturb"] = {"materialize": "sample", "sample": 3}
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    out = run(["snakemake", "--cores", "2"], project)
+    ran = {line.split()[1].rstrip(":") for line in (out.stdout + out.stderr).splitlines()
+           if line.startswith(("rule ", "localrule "))}
+    assert ran == {"perturb", "predict", "score", "compare", "report", "all"}, ran
+    n = params["dataset"]["synthetic"]["test"]
+    for p, spec in params["perturbations"].items():
+        for severity in spec["severities"]:
+            assert len(list((project / f"data/perturbed/{p}/{severity}/images").iterdir())) == 3
+            assert len(list((snakemake_run / f"data/perturbed/{p}/{severity}/images").iterdir())) == n
+        assert (project / f"data/perturbed/{p}/{severity}/boxes.csv").read_bytes() == \
+            (snakemake_run / f"data/perturbed/{p}/{severity}/boxes.csv").read_bytes()
+    for v in params["variants"]:
+        assert (project / f"results/scores/{v}/metrics.json").read_bytes() == \
+            (snakemake_run / f"results/scores/{v}/metrics.json").read_bytes()
+    assert (project / "results/summary/audit.json").read_bytes() == \
+        (snakemake_run / "results/summary/audit.json").read_bytes()
+    # a manifest whose pixel hash the code no longer reproduces: one line naming the test and the image
+    manifest = project / "data/perturbed/fog/manifest.csv"
+    table = pd.read_csv(manifest, dtype=str, keep_default_na=False)
+    last = table.index[-1]
+    table.loc[last, "pixels_sha256"] = "0" * 64
+    table.to_csv(manifest, index=False)
+    out = run(["snakemake", "--cores", "1", "--forcerun", "results/predictions/baseline/fog"], project, check=False)
+    log = (project / "logs/predict/baseline/fog.log").read_text()
+    assert out.returncode != 0 and "Traceback" not in log and len(log.splitlines()) == 1, log[-2000:]
+    assert f"fog severity {table.loc[last, 'severity']} image {table.loc[last, 'image_id']}: regenerated" in log
+
+
 def test_label_free_mode_rescores_without_labels(snakemake_run, tmp_path):
     from conftest import copy_project
 

@@ -111,7 +111,7 @@ def test_scope_writes_each_variant_s_training_params_and_replicates(tmp_path, mo
     before = written(params)
     record = json.loads(before["flips"])
     assert record == {"params": json.loads(json.dumps(stageparams.stage_params(params, "train", "flips"))),
-                      "replicates": 3}
+                      "replicates": params["train"]["replicates"]}
     assert json.loads(before["mixed"])["replicates"] == 5
     audit = copy.deepcopy(params)
     audit["variants"]["flips"]["baseline"] = "mixed"

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from augaudit import metrics, paths, perturbations
+from augaudit import metrics, paths, perturbations, testsets
 from augaudit.stages import score
 
 GT = (np.array([0]), np.array([[10, 10, 40, 40]], float))        # the object that counts
@@ -76,11 +76,12 @@ def test_a_box_pushed_mostly_out_of_the_frame_becomes_an_ignore_region():
 
 def test_perturbed_references_split_counted_and_ignored(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    folder = paths.images_dir("random_erasing", 3, "test")
-    folder.mkdir(parents=True)
-    import cv2
-
-    cv2.imwrite(str(folder / "a.png"), np.zeros((100, 200, 3), np.uint8))
+    folder = paths.PERTURBED / "random_erasing"
+    (folder / "3").mkdir(parents=True)
+    (folder / testsets.SET_FILE).write_text('{"perturbation": "random_erasing", "ladder": null, '
+                                            '"source": "data/clean/images/test"}')
+    pd.DataFrame([{"image_id": "a", "severity": 3, "seed": 1, "source": "a.png", "width": 200, "height": 100,
+                   "pixels_sha256": "", "kept": 0}]).to_csv(folder / testsets.MANIFEST, index=False)
     pd.DataFrame([["a", 0, 0.25, 0.5, 0.2, 0.2, 0, 1, 0.7], ["a", 1, 0.75, 0.5, 0.2, 0.2, 1, 1, 0.1],
                   ["a", 2, 0.1, 0.1, 0.1, 0.1, 2, 0, 0.0]], columns=paths.BOX_COLUMNS).to_csv(
         paths.boxes_file("random_erasing", 3), index=False)

@@ -105,7 +105,7 @@ def test_the_refusal_names_the_recipe_the_transform_and_the_line(monkeypatch):
     params["recipes"]["mixed"]["albumentations"].append({"transform": "ShrinkImage"})
     with pytest.raises(config.ConfigError,
                        match=r"^params\.yaml:\d+: recipes\.mixed\.albumentations\[4\]: ShrinkImage changes the "
-                             r"image size from 160x160 to 80x80 without moving the boxes"):
+                             r"image size from 128x128 to 64x64 without moving the boxes"):
         config.validate(params)
 
 

@@ -454,12 +454,12 @@ def test_findings_say_what_no_verdict_and_no_effect_mean():
     table = pd.concat([_per_image([1.0] * n, noisy[r], replicates=1).assign(replicate=f"r{r}") for r in range(3)])
     blind = _audit({"baseline": table, "mixed": table.copy()}, {"baseline": 0.8, "mixed": 0.8})
     line = report.findings(metrics, blind)[0]
-    assert "no effect on blur" in line and "adjusted p 1.000" in line and report.POWER in html.unescape(line)
+    assert "no effect on blur" in line and "adjusted p 1.000" in line and report.power(3) in html.unescape(line)
     helped = _audit({"baseline": baseline, "mixed": _per_image([1.0] * n, [0.2 if i < 5 else 1.0 for i in range(n)],
                                                                replicates=3)}, {"baseline": 0.8, "mixed": 0.8})
     line = report.findings(metrics, helped)[0]
     assert "helped on blur" in line and "adjusted p < 0.001" in html.unescape(line)
-    assert report.POWER not in html.unescape(line)
+    assert "so 'no effect' means none detected" not in html.unescape(line)
     one = _audit({"baseline": _per_image([1.0] * n, [0.2 if i < 40 else 1.0 for i in range(n)], replicates=1),
                   "mixed": _per_image([1.0] * n, [0.2 if i < 5 else 1.0 for i in range(n)], replicates=1)},
                  {"baseline": 0.8, "mixed": 0.8})

@@ -1,6 +1,6 @@
 """The tiny config through `snakemake --executor slurm` on a throwaway one-node SLURM cluster.
 
-Opt-in (AUGAUDIT_SLURM_TEST=1) and root only: it apt-get installs slurm-wlm and munge when missing,
+Part of `make test` (about 8 minutes); root only: it apt-get installs slurm-wlm and munge when missing,
 starts munged/slurmctld/slurmd on loopback (tests/slurm_cluster.py), runs the workflow with the CPU
 SLURM profile (workflow/profiles/slurm-cpu) and checks that the outputs equal those of the local run
 (the `snakemake_run` session fixture, which runs meanwhile when no other test has built it yet).
@@ -23,16 +23,12 @@ import pytest
 import yaml
 
 from augaudit.files import hash_path
+from augaudit.stageparams import replicate_names
 
 from conftest import engine_env, make_project, tiny_params
 from slurm_cluster import SlurmCluster, Unsuitable, ensure_installed
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(os.environ.get("AUGAUDIT_SLURM_TEST") != "1",
-                       reason="opt-in: set AUGAUDIT_SLURM_TEST=1 to run the workflow on a throwaway SLURM cluster "
-                              "(installs slurm-wlm and munge with apt-get; needs root)"),
-]
+pytestmark = pytest.mark.e2e
 
 CPU_PROFILE = "workflow/profiles/slurm-cpu"
 GPU_PROFILE = "workflow/profiles/slurm"
@@ -91,7 +87,9 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def predictions(project: Path, path: str) -> dict[str, pd.DataFrame]:
-    return {f.name: pd.read_parquet(f) for f in sorted((project / path).glob("*.parquet"))}
+    """Every replicate's predictions under one predict job's folder, keyed by <replicate>/<severity>.parquet."""
+    folder = project / path
+    return {f.relative_to(folder).as_posix(): pd.read_parquet(f) for f in sorted(folder.glob("*/*.parquet"))}
 
 
 def test_slurm_run_equals_local_run(slurm_cluster, request, tmp_path):
@@ -144,6 +142,8 @@ def test_slurm_run_equals_local_run(slurm_cluster, request, tmp_path):
     tres = slurm_cluster.run("squeue", "-h", "-t", "all", "-j", job_id, "-o", "%b").stdout
     assert "gpu:1" in tres, f"job {job_id} asked for {tres!r}, not gpu:1"
     new, old = predictions(project, target), predictions(local, target)
-    assert new.keys() == old.keys() and new
+    expected = {f"{r}/{s}.parquet" for r in replicate_names(tiny_params(), "baseline")
+                for s in tiny_params()["perturbations"]["vflip"]["severities"]}
+    assert new.keys() == old.keys() == expected  # every replicate compared, none missing
     for name in new:
         pd.testing.assert_frame_equal(new[name], old[name])

@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from augaudit import datasets, metrics
-from augaudit.paths import images_dir, prediction_file
+from augaudit import datasets, metrics, testsets
+from augaudit.paths import boxes_file, prediction_file
 
 TRUE, PREDICTED = (40, 200, 40), (30, 30, 230)  # BGR
 
@@ -26,8 +26,16 @@ def worst(per_image: pd.DataFrame, per_variant: int) -> pd.DataFrame:
     return perturbed.groupby(["variant", "factor"], sort=True).head(per_variant)
 
 
-def _panel(image_path, labels: np.ndarray, detections: pd.DataFrame, conf: float, title: str) -> np.ndarray:
-    img = cv2.cvtColor(datasets.read_image(image_path), cv2.COLOR_RGB2BGR)
+def _labels(name: str, severity: int, image) -> np.ndarray:
+    """The reference boxes of one test image: the clean label file, or what boxes.csv keeps in the frame."""
+    if name == "clean":
+        return datasets.read_labels(datasets.label_path(image))
+    table = pd.read_csv(boxes_file(name, severity), dtype={"image_id": str})
+    rows = table[(table["image_id"] == image.stem) & (table["in_frame"] == 1)]
+    return rows[["class", "cx", "cy", "w", "h"]].to_numpy(float)
+
+
+def _panel(img: np.ndarray, labels: np.ndarray, detections: pd.DataFrame, conf: float, title: str) -> np.ndarray:
     h, w = img.shape[:2]
     scale = max(1, 192 // max(h, w))
     img = cv2.resize(img, (w * scale, h * scale), interpolation=cv2.INTER_NEAREST) if scale > 1 else img
@@ -45,11 +53,11 @@ def pair(row, eval_split: str, conf: float) -> np.ndarray:
     """Clean and perturbed panels of one failure, side by side (BGR)."""
     panels = []
     for name, severity, f1 in (("clean", 0, row.clean_f1), (row.perturbation, row.severity, row.f1)):
-        image = next(images_dir(name, severity, eval_split).glob(f"{row.image_id}.*"))
+        image = next(i for i in testsets.images(name, severity, eval_split) if i.stem == row.image_id)
         det = pd.read_parquet(prediction_file(row.variant, name, row.replicate, severity))
         det = det[det["image_id"] == row.image_id]
         title = f"{name}{'' if name == 'clean' else f'/{severity}'} {row.replicate} F1 {f1:.2f}"
-        panels.append(_panel(image, datasets.read_labels(datasets.label_path(image)), det, conf, title))
+        panels.append(_panel(testsets.bgr(image), _labels(name, severity, image), det, conf, title))
     height = max(p.shape[0] for p in panels)
     panels = [np.vstack([p, np.full((height - p.shape[0], p.shape[1], 3), 255, np.uint8)]) for p in panels]
     return np.hstack([panels[0], np.full((height, 4, 3), 255, np.uint8), panels[1]])

@@ -54,21 +54,22 @@ class Detector:
         self.prefetch = (PREFETCH if self.cuda else 0) if prefetch is None else prefetch
         self._torch = torch
 
-    def _load(self, path: Path) -> tuple[tuple[int, int], np.ndarray]:
-        """(height, width) of the image as stored, and the image letterboxed (BGR, uint8)."""
+    def _load(self, item) -> tuple[tuple[int, int], np.ndarray]:
+        """(height, width) of the image as stored, and the image letterboxed (BGR, uint8). `item`: an image
+        file, or anything with `bgr()` (a perturbed test image, regenerated here when not kept)."""
         from ultralytics.utils.patches import imread  # Ultralytics' own decoder (any path, 3 channels)
 
-        image = imread(str(path))
+        image = item.bgr() if hasattr(item, "bgr") else imread(str(item))
         if image is None:
-            raise DatasetError(f"{path}: not a readable image")
+            raise DatasetError(f"{item}: not a readable image")
         return image.shape[:2], self.letterbox(image=image)
 
-    def _batches(self, images: list[Path]) -> Iterator[tuple[list[tuple[int, int]], object]]:
+    def _batches(self, images: list) -> Iterator[tuple[list[tuple[int, int]], object]]:
         """(original shapes, uint8 BHWC tensor) per batch, decoded `prefetch` batches ahead in threads."""
         batch = self.settings["batch"]
         chunks = [images[i:i + batch] for i in range(0, len(images), batch)]
 
-        def assemble(chunk: list[Path]):
+        def assemble(chunk: list):
             loaded = list(loader.map(self._load, chunk))
             tensor = self._torch.from_numpy(np.stack([image for _, image in loaded]))
             return [shape for shape, _ in loaded], tensor.pin_memory() if self.cuda else tensor
@@ -81,8 +82,9 @@ class Detector:
                     pending.append(ahead.submit(assemble, chunks[i + self.prefetch]))
                 yield ready
 
-    def __call__(self, images: list[Path]) -> pd.DataFrame:
-        """One frame of detections (pixel xyxy of each image as stored) for a list of image files."""
+    def __call__(self, images: list) -> pd.DataFrame:
+        """One frame of detections (pixel xyxy of each image as stored) for a list of image files or test
+        images (augaudit.testsets); an image's id is its file stem."""
         from ultralytics.utils import nms, ops
 
         torch, s = self._torch, self.settings

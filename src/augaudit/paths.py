@@ -7,7 +7,8 @@ A test is `clean` or a (perturbation, severity) pair. A variant is trained as re
     results/check/data_check.json                              check
     results/scope/train/<variant>.json                         scope
     results/models/<variant>/<replicate>/best.pt, ...          train
-    data/perturbed/<perturbation>/<severity>/{images,labels}/, boxes.csv   perturb
+    data/perturbed/<perturbation>/set.json, manifest.csv,
+        <severity>/boxes.csv, <severity>/{images,labels}/ (the pixels kept)   perturb
     results/predictions/<variant>/<perturbation>/<replicate>/<severity>.parquet   predict
     results/scores/<variant>/                                  score
     results/summary/                                           compare
@@ -41,12 +42,6 @@ def model_dir(variant: str, replicate: str | None = None) -> Path:
 def train_scope(variant: str) -> Path:
     """What a variant's training reads of params.yaml (the scope stage's file for it)."""
     return SCOPE / "train" / f"{variant}.json"
-
-
-def images_dir(perturbation: str, severity: int, eval_split: str) -> Path:
-    if perturbation == "clean":
-        return CLEAN / "images" / eval_split
-    return PERTURBED / perturbation / str(severity) / "images"
 
 
 def test_dir(perturbation: str) -> Path:

@@ -90,7 +90,7 @@ def stage_params(params: dict, stage: str, item: str | None = None) -> dict:
                "train": {k: x for k, x in p["train"].items() if k != "replicates"},
                f"variants.{item}": v, f"recipes.{v['recipe']}": recipe}
     elif stage == "perturb":
-        sub = {"seed": p["seed"], "dataset.eval_split": p["dataset"]["eval_split"],
+        sub = {"seed": p["seed"], "dataset.eval_split": p["dataset"]["eval_split"], "perturb": p["perturb"],
                f"perturbations.{item}": p["perturbations"][item]}
     elif stage == "predict":  # item: the test set, clean or a perturbation (whose severities it reads)
         sub = {"device": p["device"], "predict": p["predict"], "dataset.eval_split": p["dataset"]["eval_split"]}

@@ -3,6 +3,7 @@ rule predict:
         code=code_files("predict"),
         models=lambda wc: models(wc.variant),
         data=lambda wc: str(paths.test_dir(wc.perturbation)),
+        clean=str(paths.CLEAN),  # a perturbed image perturb did not keep is regenerated from it
     output:
         directory("results/predictions/{variant}/{perturbation}"),
     log:

@@ -1,8 +1,14 @@
-"""perturb: one perturbation's test sets, every severity, in data/perturbed/<perturbation>/<severity>/.
+"""perturb: one perturbation's test sets, every severity, in data/perturbed/<perturbation>/.
 
-Images stream through a process pool (the stage's cores, a bounded number in flight), are stored as PNG
-(lossless: only the JPEG perturbation itself degrades by compression) and are seeded per
-(seed, perturbation, severity, image), so a re-run gives byte-identical files.
+The set is versioned by its manifest (augaudit.testsets): set.json (perturbation, ladder, source split),
+manifest.csv (per severity and image: seed, source and pixel SHA-256, size, whether kept) and per
+severity boxes.csv (every object still visible). Pixels are seeded per (seed, perturbation, severity,
+image), so they are a pure function of the manifest: `perturb.materialize: all` keeps every image as a
+PNG (lossless: only the JPEG perturbation itself degrades by compression) with its YOLO label,
+`sample` only the first `perturb.sample` images of each severity (the report's contact sheet shows the
+first); predict
+and the report regenerate the rest and check them against the manifest. Images stream through a
+process pool (the stage's cores, a bounded number in flight).
 """
 
 from __future__ import annotations
@@ -14,30 +20,34 @@ from pathlib import Path
 
 import cv2
 
-from augaudit import THREADS, datasets, perturbations, provenance, stageparams
-from augaudit.files import atomic_dir, sha256_bytes, sha256_file, write_text
+from augaudit import THREADS, datasets, perturbations, provenance, stageparams, testsets
+from augaudit.files import atomic_dir, sha256_bytes, sha256_file, write_json, write_text
 from augaudit.paths import BOX_COLUMNS, CLEAN, PERTURBED
 
 CHUNK = 16  # images per task sent to a worker
 
 
 def _one(job: tuple) -> tuple[dict, list[list]]:
-    """Perturb one image at one severity; write image + labels; return its manifest row and its
-    boxes.csv rows (every object still visible: clean index, in frame, hidden fraction)."""
-    name, severity, ladder, seed, image, out = job
+    """Perturb one image at one severity; write image + labels when kept; return its manifest row and
+    its boxes.csv rows (every object still visible: clean index, in frame, hidden fraction)."""
+    name, severity, ladder, seed, image, source, keep, out = job
     labels = datasets.read_labels(datasets.label_path(image))
     rgb, boxes = perturbations.apply(name, datasets.read_image(image), labels, severity, seed, ladder, details=True)
-    moved = boxes[boxes[:, 6] == 1, :5]  # the YOLO labels: what is still in the frame
-    ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise RuntimeError(f"{image}: OpenCV could not encode the perturbed image")
-    png = png.tobytes()
-    (out / "images" / f"{image.stem}.png").write_bytes(png)
-    (out / "labels" / f"{image.stem}.txt").write_text(datasets.format_labels(moved))
+    png_sha256 = ""
+    if keep:
+        moved = boxes[boxes[:, 6] == 1, :5]  # the YOLO labels: what is still in the frame
+        ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        if not ok:
+            raise RuntimeError(f"{image}: OpenCV could not encode the perturbed image")
+        (out / "images" / f"{image.stem}.png").write_bytes(png.tobytes())
+        (out / "labels" / f"{image.stem}.txt").write_text(datasets.format_labels(moved))
+        png_sha256 = sha256_bytes(png.tobytes())
     rows = [[image.stem, int(c), f"{x:.6f}", f"{y:.6f}", f"{w:.6f}", f"{h:.6f}", int(o), int(f), f"{hid:.4f}"]
             for c, x, y, w, h, o, f, hid in boxes]
-    return {"image_id": image.stem, "severity": severity, "seed": seed, "source_sha256": sha256_file(image),
-            "output_sha256": sha256_bytes(png), "boxes_in": len(labels), "boxes_out": len(moved)}, rows
+    return {"image_id": image.stem, "severity": severity, "seed": seed, "source": image.relative_to(source).as_posix(),
+            "source_sha256": sha256_file(image), "width": rgb.shape[1], "height": rgb.shape[0],
+            "pixels_sha256": testsets.pixels_sha256(rgb), "kept": int(keep), "png_sha256": png_sha256,
+            "boxes_in": len(labels), "boxes_out": int((boxes[:, 6] == 1).sum())}, rows
 
 
 def _map(jobs: list[tuple], workers: int) -> list[tuple[dict, list[list]]]:
@@ -67,14 +77,16 @@ def run(params: dict, name: str, workers: int | None = None) -> Path:
     out = PERTURBED / name
     with atomic_dir(out) as tmp:
         jobs = []
+        kept = len(images) if params["perturb"]["materialize"] == "all" else params["perturb"]["sample"]
         for severity in sorted(spec["severities"]):
             for kind in ("images", "labels"):
                 (tmp / str(severity) / kind).mkdir(parents=True)
             jobs += [(name, severity, ladder, perturbations.image_seed(params["seed"], name, severity, im.stem), im,
-                      tmp / str(severity)) for im in images]
+                      source, i < kept, tmp / str(severity)) for i, im in enumerate(images)]
         results = _map(jobs, workers or THREADS)
         header = list(results[0][0])
-        _write_csv(tmp / "manifest.csv", header, ([row[k] for k in header] for row, _ in results))
+        _write_csv(tmp / testsets.MANIFEST, header, ([row[k] for k in header] for row, _ in results))
+        write_json(tmp / testsets.SET_FILE, {"perturbation": name, "ladder": ladder, "source": source.as_posix()})
         for severity in spec["severities"]:
             _write_csv(tmp / str(severity) / "boxes.csv", BOX_COLUMNS,
                        (b for row, boxes in results if row["severity"] == severity for b in boxes))

@@ -1,11 +1,13 @@
 """predict: a variant's detections on one test set (clean or a perturbation, all its severities),
-for every replicate of the variant, in results/predictions/<variant>/<perturbation>/<replicate>/."""
+for every replicate of the variant, in results/predictions/<variant>/<perturbation>/<replicate>/.
+A perturbed image perturb did not keep is regenerated in the loader threads beside inference and
+checked against its manifest (augaudit.testsets)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from augaudit import THREADS, datasets, inference, paths, provenance, runtime, stageparams
+from augaudit import THREADS, inference, paths, provenance, runtime, stageparams, testsets
 from augaudit.files import atomic_dir, write_parquet
 
 
@@ -23,10 +25,11 @@ def run(params: dict, variant: str, perturbation: str, replicates: list[str]) ->
             inputs[f"model_{replicate}"] = weights
             (tmp / replicate).mkdir()
             for severity in paths.severities(params, perturbation):
-                folder = paths.images_dir(perturbation, severity, split)
-                frame = detect(datasets.list_images(folder))
+                frame = detect(testsets.images(perturbation, severity, split))
                 write_parquet(tmp / replicate / f"{severity}.parquet", frame)
-                inputs[f"images_{severity}"] = folder
+        inputs["test_set"] = paths.test_dir(perturbation)
+        if perturbation != "clean":
+            inputs["clean"] = paths.CLEAN / "images" / split
         declared = stageparams.stage_params(params, "predict", perturbation)
         provenance.write(tmp, "predict", inputs, declared, None, device)
     return out

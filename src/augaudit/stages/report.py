@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from augaudit import charts, datasets, failures, paths, perturbations, provenance, stageparams
+from augaudit import charts, datasets, failures, paths, perturbations, provenance, stageparams, testsets
 from augaudit.files import atomic_dir, write_text
 
 FAILURES_PER_FACTOR = 2
@@ -70,12 +70,22 @@ def _factor_rows(audit: dict, variant: str) -> list[dict]:
     return [r for r in audit["rows"] if r["variant"] == variant and r["level"] == "factor"]
 
 
-# benchmarks/aa_calibration.py on the default (docs/risk.md, "Calibration and power")
-POWER = ("At 3 training seeds per variant (the default's train.replicates) the audit finds a 15 pp fall in a "
-         "targeted factor's risk 77 % of the time and a 10 pp one 43 %; at 4 seeds 99 % and 82 % "
-         "(docs/risk.md), so 'no effect' means none detected.")
+# benchmarks/aa_calibration.py on the default (docs/risk.md, "Calibration and power"): per training seeds per
+# variant, how often (%) the audit finds a 15 pp and a 10 pp fall in a targeted factor's risk
+POWER = {2: (14, 7), 3: (64, 29), 4: (95, 64), 5: (100, 86), 6: (100, 97), 8: (100, 100)}
+
+
+def power(k: int) -> str:
+    """What 'no effect' means at `k` (>= 2) training seeds per variant: the power the calibration measured."""
+    at = max(x for x in POWER if x <= k)
+    p15, p10 = (f"{'at least ' if at < k and v < 100 else ''}{v} %" for v in POWER[at])
+    return (f"At {k} training seeds per variant the audit finds a 15 pp fall in a targeted factor's risk {p15} of "
+            f"the time and a 10 pp one {p10} (docs/risk.md), so 'no effect' means none detected.")
+
+
 ASSESSABLE = ("Verdicts need at least 2 training seeds per variant (train.replicates), where the audit's "
-              "false-verdict rate is calibrated; " + POWER[0].lower() + POWER[1:])
+              "false-verdict rate is calibrated; 4 find a 15 pp fall in a targeted factor's risk "
+              f"{POWER[4][0]} % of the time (docs/risk.md).")
 
 
 def _p(value: float | None) -> str:
@@ -125,9 +135,10 @@ def findings(metrics: dict, audit: dict) -> list[str]:
         what = "; ".join(said) if said else "no targeted factor to judge"
         other = ("; elsewhere " + "; ".join(elsewhere)) if elsewhere else "; no significant change elsewhere"
         blind = any(r["verdict"] == "no effect" for r in rows if r["name"] in targets)
+        seeds = [x for x in (a["replicates"], a["baseline_replicates"]) if x > 1]  # 1: an evaluate-only checkpoint
         lines.append(f"{head}: {html.escape(what + other)}. {cost} ({clean}). How sure: {html.escape(a['note'])}; "
                      f"{number(100 * audit['method']['confidence'], 0)} % intervals on {a['n_images']} images both "
-                     f"variants can break." + (f" {html.escape(POWER)}" if blind else ""))
+                     f"variants can break." + (f" {html.escape(power(min(seeds)))}" if blind and seeds else ""))
     return lines
 
 
@@ -281,15 +292,15 @@ def _failure_gallery(params: dict) -> str:
 
 def _test_sets_sheet(params: dict) -> np.ndarray:
     """One clean test image as it appears in every test set of this run (rows: perturbations,
-    columns: severities run), read back from data/perturbed — what the models really saw."""
+    columns: severities run), read back from data/perturbed or regenerated as predict did — what the models
+    really saw."""
     split = params["dataset"]["eval_split"]
     first = datasets.list_images(paths.CLEAN / "images" / split)[0]
     rows, width = [], 0
     for name in ["clean", *params["perturbations"]]:
         tiles = []
         for severity in paths.severities(params, name):
-            image = next(paths.images_dir(name, severity, split).glob(f"{first.stem}.*"))
-            bgr = cv2.cvtColor(datasets.read_image(image), cv2.COLOR_RGB2BGR)
+            bgr = testsets.bgr(first if name == "clean" else testsets.perturbed(name, severity)[0])
             tile = cv2.resize(bgr, (128, 128), interpolation=cv2.INTER_AREA)
             label = name if name == "clean" else f"{name} {severity}"
             cv2.putText(tile, label, (2, 10), cv2.FONT_HERSHEY_SIMPLEX, 0.3, (255, 255, 255), 1, cv2.LINE_AA)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from augaudit import datasets, metrics, paths, perturbations, provenance, risk, stageparams
+from augaudit import datasets, metrics, paths, perturbations, provenance, risk, stageparams, testsets
 from augaudit.files import atomic_dir, write_json, write_parquet
 
 
@@ -43,8 +43,8 @@ def _split(boxes: dict[str, np.ndarray], sizes: dict, ignore_hidden: float) -> t
 def reference_boxes(name: str, severity: int, split: str, ignore_hidden: float) -> tuple[dict, dict, dict, dict]:
     """(refs, ignored, objects, sizes) of one test from the labels: the clean set's, or the perturbed
     set's boxes.csv (every object still visible, with its clean index and what hides it)."""
-    images = datasets.list_images(paths.images_dir(name, severity, split))
-    sizes = {image.stem: datasets.image_size(image) for image in images}
+    images = testsets.images(name, severity, split)
+    sizes = {image.stem: testsets.size(image) for image in images}
     if name == "clean":
         boxes = {}
         for image in images:
@@ -173,7 +173,7 @@ def run(params: dict, variant: str, replicates: list[str]) -> Path:
                 if name == "clean":  # this replicate's confident clean detections are its references
                     clean[replicate] = {"predicted": _as_references(detections, labels, s["conf"])}
                 refs, ignored, objects = _predicted_references(params, clean[replicate]["predicted"], sizes, name,
-                                                               severity, paths.images_dir("clean", 0, split))
+                                                               severity, paths.CLEAN / "images" / split)
             if name == "clean":
                 clean.setdefault(replicate, {})["slices"] = slice_keys(refs, names)
             frame, slices = score_test(refs, detections, s["conf"], s["match_iou"], names, ignored, objects,
