@@ -78,3 +78,25 @@ def test_baseline_from_a_git_revision(tmp_path):
     result = subprocess.run(["augaudit-gate", "--baseline-rev", "HEAD"], cwd=tmp_path, capture_output=True,
                             text=True, env=env)
     assert result.returncode == 1 and "REGRESSED" in result.stdout, result.stdout + result.stderr
+
+
+def test_options_and_numbers_outside_their_domain_are_refused_by_name(tmp_path):
+    """A NaN tolerance or alpha would pass any regression; an empty or NaN-bearing metrics file is not a
+    finished run: each is exit 2 and one line naming the option, the file and the key."""
+    ok = _metrics(10, 10, 10)
+    worse = _metrics(50, 50, 50, se=0.1)
+    for option, value in (("--tolerance", "nan"), ("--tolerance", "-1"), ("--tolerance", "inf"),
+                          ("--alpha", "nan"), ("--alpha", "0"), ("--alpha", "1.5")):
+        out = _gate(tmp_path, worse, ok, option, value)
+        assert out.returncode == 2 and f"argument {option}: {value!r}" in out.stderr, out.stderr
+    out = _gate(tmp_path, {}, {})
+    assert out.returncode == 2 and "now.json: not a finished run's metrics (no variant in it)" in out.stderr
+    nan = _metrics(10, 10, 10)
+    nan["mixed"]["risk_by_factor"]["noise"]["risk"] = float("nan")
+    out = _gate(tmp_path, nan, ok)
+    assert out.returncode == 2 and "now.json: mixed.risk_by_factor.noise.risk: nan is not a number" in out.stderr
+    gone = _metrics(10, 10, 10)
+    del gone["mixed"]["risk"]["se"]
+    out = _gate(tmp_path, ok, gone)
+    assert out.returncode == 2 and "base.json: mixed.risk.se: missing" in out.stderr, out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1

@@ -374,3 +374,18 @@ def test_bad_input_is_one_line_naming_the_file_or_key(tmp_path):
     assert result.returncode == 0 and "mixed_rx" in result.stdout
     assert sorted(p.name for p in (tmp_path / "results/prescription").iterdir()) == \
         ["params.diff", "params.yaml", "prescription.json"]
+
+
+@pytest.mark.parametrize("option, value, words", [
+    ("--min-risk", "nan", "min_risk nan: a risk in percent, 0 to 100"),
+    ("--min-risk", "150", "min_risk 150.0: a risk in percent, 0 to 100"),
+    ("--keep-clean", "nan", "keep_clean nan: a share between 0 and 1"),
+    ("--factors", "0", "factors 0: a count of at least 1"),
+])
+def test_an_option_outside_its_domain_is_refused_by_name(tmp_path, option, value, words):
+    """NaN compares false with every bound: a NaN option must be refused, not prescribe from nothing."""
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    write_run(tmp_path)
+    result = _script(tmp_path, option, value)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1 and words in result.stderr, result.stderr
+    assert not (tmp_path / "results/prescription").exists()

@@ -30,14 +30,67 @@ class Mismatch(ValueError):
 
 def load_baseline(path: str | None, rev: str | None, target: str) -> dict:
     if path:
-        return json.loads(Path(path).read_text())
+        return read_metrics(Path(path).read_text(), path)
     import dvc.api
 
-    return json.loads(dvc.api.read(target, rev=rev, repo="."))
+    return read_metrics(dvc.api.read(target, rev=rev, repo="."), f"{target}@{rev}")
+
+
+def _finite(value: object, lo: float, hi: float) -> bool:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return number and math.isfinite(value) and lo <= value <= hi
+
+
+def _check_risk(where: str, r: object) -> None:
+    if not isinstance(r, dict):
+        raise ValueError(f"{where}: not a risk record")
+    for key, lo, hi in (("risk", 0.0, 100.0), ("se", 0.0, 100.0)):
+        if key not in r:
+            raise ValueError(f"{where}.{key}: missing (metrics written by an older augaudit? re-run compare)")
+        if not _finite(r.get(key), lo, hi):
+            raise ValueError(f"{where}.{key}: {r.get(key)!r} is not a number within {lo:g}..{hi:g}")
+    df = r.get("df")
+    if df is not None and not (_finite(df, 0.0, math.inf) and df > 0):
+        raise ValueError(f"{where}.df: {df!r} is not a positive number")
+
+
+def read_metrics(text: str, name: str) -> dict:
+    """A finished run's results/summary/metrics.json, or an error naming the file and the key: per
+    variant an overall risk and per-factor risks, each finite with its standard error, and its tests."""
+    try:
+        metrics = json.loads(text, parse_constant=lambda c: float(c))  # NaN/Infinity read, then refused below
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{name}: not JSON ({e})") from None
+    if not isinstance(metrics, dict) or not metrics:
+        raise ValueError(f"{name}: not a finished run's metrics (no variant in it)")
+    for variant, m in metrics.items():
+        where = f"{name}: {variant}"
+        if not isinstance(m, dict) or not isinstance(m.get("risk_by_factor"), dict) or not m["risk_by_factor"]:
+            raise ValueError(f"{where}: not a finished run's metrics (no risk_by_factor)")
+        if not isinstance(m.get("tests"), (list, dict)) or not m["tests"]:
+            raise ValueError(f"{where}: not a finished run's metrics (no tests)")
+        _check_risk(f"{where}.risk", m.get("risk"))
+        for factor, r in m["risk_by_factor"].items():
+            _check_risk(f"{where}.risk_by_factor.{factor}", r)
+    return metrics
+
+
+def _tolerance(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number >= 0 (percentage points)")
+    return value
+
+
+def _alpha(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"{text!r} is not a significance level between 0 and 1")
+    return value
 
 
 def check_comparable(current: dict, baseline: dict) -> None:
-    """Same variants, and per variant the same factors and tests; risks with standard errors."""
+    """Same variants, and per variant the same factors and tests."""
     problems = []
     for name, only in (("baseline", set(baseline) - set(current)), ("current", set(current) - set(baseline))):
         if only:
@@ -48,10 +101,6 @@ def check_comparable(current: dict, baseline: dict) -> None:
             if a != b:
                 diff = sorted(a ^ b)
                 problems.append(f"{variant}: different {what} ({', '.join(diff[:5])}{' ...' if len(diff) > 5 else ''})")
-        for run, m in (("baseline", baseline[variant]), ("current", current[variant])):
-            if "se" not in m["risk"]:
-                problems.append(f"{variant}: the {run} metrics have no standard errors (written by an older "
-                                "augaudit; re-run compare)")
     if problems:
         raise Mismatch("the two runs did not test the same things: " + "; ".join(problems))
 
@@ -106,11 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--baseline", help="baseline metrics.json file")
     source.add_argument("--baseline-rev", help="git revision whose metrics file is the baseline")
-    p.add_argument("--tolerance", type=float, default=2.0, help="allowed rise in risk, percentage points")
-    p.add_argument("--alpha", type=float, default=0.05, help="significance level of a rise, Holm over all rows")
+    p.add_argument("--tolerance", type=_tolerance, default=2.0, help="allowed rise in risk, percentage points")
+    p.add_argument("--alpha", type=_alpha, default=0.05, help="significance level of a rise, Holm over all rows")
     args = p.parse_args(argv)
     try:
-        current = json.loads(Path(args.metrics).read_text())
+        current = read_metrics(Path(args.metrics).read_text(), args.metrics)
         baseline = load_baseline(args.baseline, args.baseline_rev, args.metrics)
         rows = compare(current, baseline, args.tolerance, args.alpha)
     except Exception as e:  # missing file, bad JSON, unknown revision, runs not comparable: say which

@@ -212,6 +212,8 @@ def _policy(params: dict, options: Options) -> dict:
             raise PrescriptionError(f"min_risk {policy['min_risk']!r}: a number or one of {', '.join(zones)}")
         policy["min_risk_zone"] = policy["min_risk"]
         policy["min_risk"] = zones[policy["min_risk"]]
+    if not (isinstance(policy["min_risk"], (int, float)) and 0 <= policy["min_risk"] <= 100):  # NaN fails too
+        raise PrescriptionError(f"min_risk {policy['min_risk']!r}: a risk in percent, 0 to 100")
     if not (isinstance(policy["factors"], int) and policy["factors"] >= 1):
         raise PrescriptionError(f"factors {policy['factors']!r}: a count of at least 1")
     if not 0 < policy["keep_clean"] < 1:
