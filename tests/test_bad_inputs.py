@@ -296,3 +296,33 @@ def test_an_evaluated_split_without_labels_needs_label_free_scoring(project):
     assert json.loads((root / "results/check/data_check.json").read_text())["splits"]["test"]["labels_folder"] is False
     with pytest.raises(datasets.DatasetError, match="the evaluated split has no labels; label it, or score label-free"):
         call(params, "score", variant="mixed")
+
+
+def test_params_that_are_not_utf8_text_are_one_line_naming_the_file(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_bytes((ROOT / "params.yaml").read_bytes().replace(b"seed: 0", b"seed: 0 # \xff"))
+    with pytest.raises(config.ConfigError, match=r"params\.yaml: not UTF-8 text \(byte b'\\xff' at offset \d+\)"):
+        config.load(path)
+
+
+@pytest.mark.parametrize("blocker", ["file", "read-only"])
+def test_an_output_folder_the_system_refuses_is_one_line_naming_it(project, blocker):
+    """results/ as a file, or a folder the stage may not write: the operating system's error, named by
+    its path, is the job's one last line — no traceback, and nothing left behind."""
+    import os
+
+    root, params = project
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    call(params, "prepare")
+    if blocker == "file":
+        (root / "results").write_text("not a folder")
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root writes into read-only folders")
+        (root / "results").mkdir()
+        (root / "results").chmod(0o500)
+    result = subprocess.run([sys.executable, str(ROOT / "scripts/check.py")], capture_output=True, text=True,
+                            cwd=root)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "results" in result.stderr, result.stderr
+    assert not [p for p in root.rglob("*") if ".old-" in p.name or p.name.endswith(".tmp")]

@@ -514,3 +514,19 @@ def test_random_erasing_matches_albumentations_where_its_range_fits(scene):
         ref = A.Compose([A.Erasing(scale=(fraction, fraction), ratio=(0.5, 2.0), fill=0, p=1)])
         ref.set_random_seed(7)
         assert np.array_equal(P.apply("random_erasing", img, labels, severity, seed=7)[0], ref(image=img)["image"])
+
+
+def test_every_catalogue_level_is_in_its_own_domain_and_neighbours_outside_are_not():
+    """The domains bound what a user ladder may hold; the catalogue's own levels must pass them, and a
+    value just past a bound, a NaN, a flag or a wrong shape must not."""
+    for name, p in P.CATALOGUE.items():
+        for level in p.ladder:
+            assert p.ladder_problem(level) is None, (name, level)
+        lo, hi = p.domain
+        first = p.ladder[0]
+        for bad in (lo - 1, hi + 1, float("nan"), float("inf"), True):
+            value = [bad, *first[1:]] if isinstance(first, tuple) and not isinstance(first[0], str) else bad
+            if isinstance(first, tuple) and isinstance(first[0], str):
+                value = [first[0], bad, *first[2:]]
+            assert p.ladder_problem(value) is not None, (name, value)
+        assert p.ladder_problem([first, first]) is not None  # a level of levels

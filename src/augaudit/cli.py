@@ -1,7 +1,9 @@
 """Shared argument handling for the stage entry points in scripts/.
 
 Each script parses its own arguments and calls `main`, which loads and validates params.yaml and
-turns the library's expected errors into one line on stderr and exit status 1 (no traceback). An
+turns the library's expected errors (bad params or data, and the operating system's: a path that is
+not writable, not a folder, too long; the message names it) into one line on stderr and exit status 1
+(no traceback). An
 unexpected error prints its traceback (into the job's log under Snakemake), then one last line that
 names the stage, its item and the error, so the end of the log says what failed.
 """
@@ -28,8 +30,8 @@ def main(args: argparse.Namespace, run: Callable[[dict], object]) -> None:
     try:
         params = config.load(args.params, runtime.config_dir() / "augaudit")  # as the Snakefile left it
         run(params)
-    except (config.ConfigError, DatasetError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (config.ConfigError, DatasetError, OSError) as e:  # OSError: permission, not-a-directory, name too long...
+        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
         sys.exit(1)
     except Exception as e:  # a bug or an input no check foresaw: say where, keep the traceback for the log
         traceback.print_exc()

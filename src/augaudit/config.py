@@ -152,6 +152,9 @@ def _check_references(params: dict, source: str, text: str) -> None:
             raise _fail(source, text, ["perturbations", name],
                         f"unknown perturbation; known: {', '.join(sorted(perturbations.CATALOGUE))}")
         ladder = p.get("ladder", perturbations.CATALOGUE[name].ladder)
+        for i, value in enumerate(p.get("ladder", [])):
+            if problem := perturbations.CATALOGUE[name].ladder_problem(value):
+                raise _fail(source, text, ["perturbations", name, "ladder", i], problem)
         if max(p["severities"]) > len(ladder):
             raise _fail(source, text, ["perturbations", name, "severities"],
                         f"severity {max(p['severities'])} is beyond the ladder of {len(ladder)} levels")
@@ -170,7 +173,11 @@ def load(path: str | Path = "params.yaml", cache: Path | None = None) -> dict:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: params file not found")
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        byte = e.object[e.start:e.start + 1]
+        raise ConfigError(f"{path}: not UTF-8 text (byte {byte!r} at offset {e.start})") from None
     try:
         params = yamlfile.load(text, str(path))
     except yamlfile.YamlError as e:

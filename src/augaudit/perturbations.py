@@ -68,6 +68,32 @@ class Perturbation:
     stochastic: bool = True
     imagecorruptions: str | None = None
     note: str = ""
+    domain: tuple[float, float] = (-math.inf, math.inf)  # what every number of a ladder level may be
+    integers: tuple[int, ...] = ()  # positions of a level (0 for a one-number level) that count things
+
+    def ladder_problem(self, value: object) -> str | None:
+        """Why `value` cannot be a level of this perturbation's ladder, or None: a level has the shape and
+        kinds of the catalogue's own (one number, or a list of as many items), every number finite and
+        within `domain`, whole where it counts things (a JPEG quality of 1000 or -0.1 noise is refused,
+        never clipped or mirrored into another test)."""
+        ref = self.ladder[0]
+        refs = ref if isinstance(ref, tuple) else (ref,)
+        items = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+        if isinstance(ref, tuple) != isinstance(value, (list, tuple)) or len(items) != len(refs):
+            like = f"a list of {len(refs)}, like {list(ref)}" if isinstance(ref, tuple) else f"one number, like {ref}"
+            return f"{value!r}: a level of {self.name} is {like}"
+        lo, hi = self.domain
+        for i, (x, r) in enumerate(zip(items, refs, strict=True)):
+            if isinstance(r, str):
+                if not isinstance(x, str):
+                    return f"{x!r}: item {i} of a level of {self.name} is a name, like {r!r}"
+            elif isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+                return f"{x!r}: not a finite number"
+            elif not lo <= x <= hi:
+                return f"{x!r}: outside {self.name}'s domain {lo:g} to {hi:g}"
+            elif i in self.integers and x != int(x):
+                return f"{x!r}: item {i} of a level of {self.name} counts things (a whole number)"
+        return None
 
 
 class Corruption(A.ImageOnlyTransform):
@@ -768,92 +794,99 @@ CATALOGUE: dict[str, Perturbation] = {
         _P("gaussian_blur", "blur", (1, 2, 3, 4, 6),
            lambda s: A.GaussianBlur(blur_limit=0, sigma_limit=_const(float(s)), p=1),
            stochastic=False, imagecorruptions="gaussian_blur",
-           note="kernel cut at 3.5 sigma (PIL) instead of skimage's 4, reflect-101 instead of replicated border"),
+           note="kernel cut at 3.5 sigma (PIL) instead of skimage's 4, reflect-101 instead of replicated border",
+           domain=(0.01, 100)),
         _P("motion_blur", "blur", ((10, 3), (15, 5), (15, 8), (15, 12), (20, 15)), _c(motion_blur),
-           imagecorruptions="motion_blur"),
+           imagecorruptions="motion_blur", domain=(0.01, 200), integers=(0,)),
         _P("defocus_blur", "blur", ((3, 0.1), (4, 0.5), (6, 0.5), (8, 0.5), (10, 0.5)),
            lambda c: A.Defocus(radius=_const(c[0]), alias_blur=_const(c[1]), p=1),
-           stochastic=False, imagecorruptions="defocus_blur"),
+           stochastic=False, imagecorruptions="defocus_blur", domain=(0, 100), integers=(0,)),
         _P("zoom_blur", "blur", ((1.11, 0.01), (1.16, 0.01), (1.21, 0.02), (1.26, 0.02), (1.31, 0.03)),
            lambda c: A.ZoomBlur(max_factor=_const(c[0]), step_factor=_const(c[1]), p=1),
            stochastic=False, imagecorruptions="zoom_blur",
            note="same zoom steps; OpenCV's half-pixel-centred resize instead of scipy's corner-aligned zoom "
-                "(sub-pixel shifts)"),
+                "(sub-pixel shifts)", domain=(0.001, 10)),
         _P("glass_blur", "blur", ((0.7, 1, 2), (0.9, 2, 1), (1, 2, 3), (1.1, 3, 2), (1.5, 4, 2)), _c(glass_blur),
-           imagecorruptions="glass_blur"),
+           imagecorruptions="glass_blur", domain=(0.01, 100), integers=(1, 2)),
         # noise
         _P("gaussian_noise", "noise", (0.08, 0.12, 0.18, 0.26, 0.38), _c(gaussian_noise),
-           imagecorruptions="gaussian_noise"),
-        _P("shot_noise", "noise", (60, 25, 12, 5, 3), _c(shot_noise), imagecorruptions="shot_noise"),
+           imagecorruptions="gaussian_noise", domain=(0, 10)),
+        _P("shot_noise", "noise", (60, 25, 12, 5, 3), _c(shot_noise), imagecorruptions="shot_noise",
+           domain=(0.01, 1e6)),
         _P("impulse_noise", "noise", (0.03, 0.06, 0.09, 0.17, 0.27), _c(impulse_noise),
-           imagecorruptions="impulse_noise"),
+           imagecorruptions="impulse_noise", domain=(0, 1)),
         _P("speckle_noise", "noise", (0.15, 0.2, 0.35, 0.45, 0.6), _c(speckle_noise),
-           imagecorruptions="speckle_noise"),
+           imagecorruptions="speckle_noise", domain=(0, 10)),
         _P("iso_noise", "noise", ((0.01, 0.1), (0.02, 0.2), (0.03, 0.3), (0.04, 0.4), (0.05, 0.5)),
-           lambda c: A.ISONoise(color_shift=_const(c[0]), intensity=_const(c[1]), p=1)),
+           lambda c: A.ISONoise(color_shift=_const(c[0]), intensity=_const(c[1]), p=1), domain=(0, 1)),
         # quality
         _P("jpeg_compression", "quality", (25, 18, 15, 10, 7), _c(jpeg_compression), stochastic=False,
-           imagecorruptions="jpeg_compression"),
+           imagecorruptions="jpeg_compression", domain=(1, 100), integers=(0,)),
         _P("pixelate", "quality", (0.6, 0.5, 0.4, 0.3, 0.25), _c(pixelate), stochastic=False,
-           imagecorruptions="pixelate"),
+           imagecorruptions="pixelate", domain=(0.01, 1)),
         _P("pixel_dropout", "quality", (0.01, 0.02, 0.05, 0.1, 0.2),
-           lambda q: A.PixelDropout(dropout_prob=q, per_channel=False, drop_value=0, p=1)),
-        _P("packet_loss", "quality", (0.02, 0.05, 0.1, 0.2, 0.3), _c(packet_loss)),
+           lambda q: A.PixelDropout(dropout_prob=q, per_channel=False, drop_value=0, p=1), domain=(0, 1)),
+        _P("packet_loss", "quality", (0.02, 0.05, 0.1, 0.2, 0.3), _c(packet_loss), domain=(0, 1)),
         # lighting
         _P("brightness", "lighting", (0.1, 0.2, 0.3, 0.4, 0.5), _c(brightness), stochastic=False,
-           imagecorruptions="brightness"),
-        _P("darken", "lighting", (0.1, 0.2, 0.3, 0.4, 0.5), _c(darken), stochastic=False),
+           imagecorruptions="brightness", domain=(-1, 1)),
+        _P("darken", "lighting", (0.1, 0.2, 0.3, 0.4, 0.5), _c(darken), stochastic=False, domain=(0, 1)),
         _P("contrast", "lighting", (0.4, 0.3, 0.2, 0.1, 0.05), _c(contrast), stochastic=False,
-           imagecorruptions="contrast"),
+           imagecorruptions="contrast", domain=(0, 10)),
         _P("gamma", "lighting", (1.5, 2.0, 2.5, 3.0, 4.0),
-           lambda g: A.RandomGamma(gamma_limit=_const(100 * g), p=1), stochastic=False),
+           lambda g: A.RandomGamma(gamma_limit=_const(100 * g), p=1), stochastic=False, domain=(0.01, 100)),
         _P("shadow", "lighting", ((1, 0.3), (1, 0.5), (2, 0.5), (2, 0.7), (3, 0.8)),
            lambda c: A.RandomShadow(shadow_roi=(0, 0, 1, 1), num_shadows_limit=_const(c[0]),
-                                    shadow_intensity_range=_const(c[1]), p=1)),
+                                    shadow_intensity_range=_const(c[1]), p=1), domain=(0, 10), integers=(0,)),
         # colour
-        _P("grayscale", "colour", (1,), lambda _: A.ToGray(num_output_channels=3, p=1), stochastic=False),
+        _P("grayscale", "colour", (1,), lambda _: A.ToGray(num_output_channels=3, p=1), stochastic=False,
+           domain=(0, 1)),
         _P("hue_shift", "colour", (10, 20, 40, 60, 90),  # degrees; OpenCV's 8-bit hue counts 2 degrees a step
            lambda d: A.HueSaturationValue(hue_shift_limit=_const(d / 2), sat_shift_limit=0, val_shift_limit=0, p=1),
-           stochastic=False),
+           stochastic=False, domain=(-180, 180)),
         _P("saturate", "colour", ((0.3, 0), (0.1, 0), (2, 0), (5, 0.1), (20, 0.2)), _c(saturate),
-           stochastic=False, imagecorruptions="saturate"),
-        _P("channel_shuffle", "colour", (1,), lambda _: _ChannelPermutation(p=1)),
+           stochastic=False, imagecorruptions="saturate", domain=(-1, 100)),
+        _P("channel_shuffle", "colour", (1,), lambda _: _ChannelPermutation(p=1), domain=(0, 1)),
         # geometry
-        _P("hflip", "geometry", (1,), lambda _: A.HorizontalFlip(p=1), geometric=True, stochastic=False),
-        _P("vflip", "geometry", (1,), lambda _: A.VerticalFlip(p=1), geometric=True, stochastic=False),
+        _P("hflip", "geometry", (1,), lambda _: A.HorizontalFlip(p=1), geometric=True, stochastic=False, domain=(0, 1)),
+        _P("vflip", "geometry", (1,), lambda _: A.VerticalFlip(p=1), geometric=True, stochastic=False, domain=(0, 1)),
         _P("rotate", "geometry", (5, 10, 15, 20, 30),
-           lambda d: _affine(rotate=_const(float(d)), rotate_method="ellipse"), geometric=True, stochastic=False),
+           lambda d: _affine(rotate=_const(float(d)), rotate_method="ellipse"), geometric=True, stochastic=False,
+           domain=(-180, 180)),
         _P("scale", "geometry", (0.9, 0.8, 0.7, 0.6, 0.5), lambda s: _affine(scale=_const(float(s))),
-           geometric=True, stochastic=False),
-        _P("translate", "geometry", (0.05, 0.1, 0.15, 0.2, 0.3), _translate, geometric=True),
-        _P("perspective", "geometry", (0.02, 0.04, 0.06, 0.08, 0.1), _Perspective, geometric=True),
+           geometric=True, stochastic=False, domain=(0.01, 10)),
+        _P("translate", "geometry", (0.05, 0.1, 0.15, 0.2, 0.3), _translate, geometric=True, domain=(-1, 1)),
+        _P("perspective", "geometry", (0.02, 0.04, 0.06, 0.08, 0.1), _Perspective, geometric=True, domain=(0, 0.5)),
         _P("elastic_transform", "geometry", (12.5, 16.25, 21.25, 25.0, 30.0), _ElasticCorruption,
-           geometric=True, imagecorruptions="elastic_transform"),
+           geometric=True, imagecorruptions="elastic_transform", domain=(0, 1000)),
         # occlusion
         _P("coarse_dropout", "occlusion", (2, 4, 6, 8, 10),
            lambda n: A.CoarseDropout(num_holes_range=_const(int(n)), hole_height_range=(0.1, 0.1),
-                                     hole_width_range=(0.1, 0.1), fill=0, p=1)),
+                                     hole_width_range=(0.1, 0.1), fill=0, p=1), domain=(1, 1000), integers=(0,)),
         _P("grid_dropout", "occlusion", (0.1, 0.2, 0.3, 0.4, 0.5),
-           lambda r: A.GridDropout(ratio=r, random_offset=True, fill=0, p=1)),
+           lambda r: A.GridDropout(ratio=r, random_offset=True, fill=0, p=1), domain=(0.01, 0.99)),
         _P("random_erasing", "occlusion", (0.02, 0.05, 0.1, 0.2, 0.33),
-           _Erasing),
+           _Erasing, domain=(0.001, 1)),
         # weather
         _P("fog", "weather", ((1.5, 2), (2.0, 2), (2.5, 1.7), (2.5, 1.5), (3.0, 1.4)), _c(fog),
-           imagecorruptions="fog"),
+           imagecorruptions="fog", domain=(0, 100)),
         _P("rain", "weather", (("drizzle", 0.9, 3), ("default", 0.85, 3), ("heavy", 0.8, 5), ("heavy", 0.7, 5),
                                ("torrential", 0.6, 7)),
-           lambda c: A.RandomRain(rain_type=c[0], brightness_coefficient=c[1], blur_value=c[2], p=1)),
+           lambda c: A.RandomRain(rain_type=c[0], brightness_coefficient=c[1], blur_value=c[2], p=1),
+           domain=(0, 100), integers=(2,)),
         _P("snow", "weather", ((0.1, 0.3, 3, 0.5, 10, 4, 0.8), (0.2, 0.3, 2, 0.5, 12, 4, 0.7),
                                (0.55, 0.3, 4, 0.9, 12, 8, 0.7), (0.55, 0.3, 4.5, 0.85, 12, 8, 0.65),
-                               (0.55, 0.3, 2.5, 0.85, 12, 12, 0.55)), _c(snow), imagecorruptions="snow"),
+                               (0.55, 0.3, 2.5, 0.85, 12, 12, 0.55)), _c(snow), imagecorruptions="snow",
+           domain=(0, 100)),
         _P("frost", "weather", ((1, 0.4), (0.8, 0.6), (0.7, 0.7), (0.65, 0.7), (0.6, 0.75)), _c(frost),
            imagecorruptions="frost",
            note="same blend weights over a procedural frost texture matched to the mean and spread of "
-                "imagecorruptions' frost photos, which are not redistributed here"),
-        _P("sun_flare", "weather", (0.1, 0.15, 0.2, 0.3, 0.4), _SunFlare),
+                "imagecorruptions' frost photos, which are not redistributed here", domain=(0, 10)),
+        _P("sun_flare", "weather", (0.1, 0.15, 0.2, 0.3, 0.4), _SunFlare, domain=(0, 1)),
         _P("spatter", "weather", ((0.65, 0.3, 4, 0.69, 0.6, 0), (0.65, 0.3, 3, 0.68, 0.6, 0),
                                   (0.65, 0.3, 2, 0.68, 0.5, 0), (0.65, 0.3, 1, 0.65, 1.5, 1),
-                                  (0.67, 0.4, 1, 0.65, 1.5, 1)), _c(spatter), imagecorruptions="spatter"),
+                                  (0.67, 0.4, 1, 0.65, 1.5, 1)), _c(spatter), imagecorruptions="spatter",
+           domain=(0, 10)),
     ]
 }
 
