@@ -6,9 +6,8 @@ severity boxes.csv (every object still visible). Pixels are seeded per (seed, pe
 image), so they are a pure function of the manifest: `perturb.materialize: all` keeps every image as a
 PNG (lossless: only the JPEG perturbation itself degrades by compression) with its YOLO label,
 `sample` only the first `perturb.sample` images of each severity (the report's contact sheet shows the
-first); predict
-and the report regenerate the rest and check them against the manifest. Images stream through a
-process pool (the stage's cores, a bounded number in flight).
+first); predict and the report regenerate the rest and check them against the manifest. Images stream
+through a process pool (the stage's cores, a bounded number in flight).
 """
 
 from __future__ import annotations
