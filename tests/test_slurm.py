@@ -142,8 +142,8 @@ def test_slurm_run_equals_local_run(slurm_cluster, request, tmp_path):
     tres = slurm_cluster.run("squeue", "-h", "-t", "all", "-j", job_id, "-o", "%b").stdout
     assert "gpu:1" in tres, f"job {job_id} asked for {tres!r}, not gpu:1"
     new, old = predictions(project, target), predictions(local, target)
-    expected = {f"{r}/{s}.parquet" for r in replicate_names(tiny_params(), "baseline")
-                for s in tiny_params()["perturbations"]["vflip"]["severities"]}
+    expected = {f"{r}/{s}.parquet" for r in replicate_names(params, "baseline")
+                for s in params["perturbations"]["vflip"]["severities"]}
     assert new.keys() == old.keys() == expected  # every replicate compared, none missing
     for name in new:
         pd.testing.assert_frame_equal(new[name], old[name])

@@ -42,7 +42,7 @@ class TestImage:
     perturbation: str
     severity: int
     seed: int
-    ladder: tuple | None
+    ladder: list | None   # the set's own ladder (None: the catalogue's)
     source: Path          # the clean image it is made from
     size: tuple[int, int]  # (width, height)
     sha256: str           # of the pixels (pixels_sha256)
@@ -57,8 +57,7 @@ class TestImage:
 
             clean = datasets.read_image(self.source)
             labels = datasets.read_labels(datasets.label_path(self.source))
-            ladder = None if self.ladder is None else list(self.ladder)
-            image, _ = perturbations.apply(self.perturbation, clean, labels, self.severity, self.seed, ladder)
+            image, _ = perturbations.apply(self.perturbation, clean, labels, self.severity, self.seed, self.ladder)
         if pixels_sha256(image) != self.sha256:
             how = f"the kept {self.kept}" if self.kept is not None else f"regenerated from {self.source}"
             raise datasets.DatasetError(
@@ -71,10 +70,6 @@ class TestImage:
         import cv2
 
         return cv2.cvtColor(self.rgb(), cv2.COLOR_RGB2BGR)
-
-
-def _ladder(value):
-    return tuple(_ladder(v) for v in value) if isinstance(value, list) else value
 
 
 @cache
@@ -95,13 +90,12 @@ def perturbed(perturbation: str, severity: int) -> list[TestImage]:
     except (OSError, ValueError, KeyError) as e:
         raise datasets.DatasetError(f"{folder}: not a perturbed set (run perturb): {e}") from None
     source = Path(spec["source"])
-    ladder = None if spec["ladder"] is None else _ladder(spec["ladder"])
     out = []
     for row in rows:
         if int(row["severity"]) != severity:
             continue
         kept = folder / str(severity) / "images" / f"{row['image_id']}.png" if row["kept"] == "1" else None
-        out.append(TestImage(row["image_id"], folder, perturbation, severity, int(row["seed"]), ladder,
+        out.append(TestImage(row["image_id"], folder, perturbation, severity, int(row["seed"]), spec["ladder"],
                              source / row["source"], (int(row["width"]), int(row["height"])), row["pixels_sha256"],
                              kept))
     if not out:
