@@ -23,8 +23,10 @@
    5 % with its 95 % Clopper-Pearson interval, the per-family rate (any false verdict after the
    multiplicity correction), then power against replicates and effect size for a targeted (primary)
    factor — for each analysis: paired or unpaired seeds, each arm's seed variance or one pooled over
-   both (Student), with or without empirical-Bayes variance moderation. The shipped analysis (unpaired,
-   unpooled, unmoderated: compare.audit) is marked; every analysis is calibrated at 2, 3 and 4 seeds.
+   both (Student), with or without empirical-Bayes variance moderation, degrees of freedom from every
+   mean square or from the seed terms alone (Hillis); `--analyses` limits the simulation to some of
+   them. The shipped analysis (unpaired, unpooled, unmoderated, every mean square: compare.audit) is
+   marked; every analysis is calibrated at 2, 3 and 4 seeds.
 
 Run from the repository root (about 25 minutes on 2 cores the first time, 9 more for the analysis;
 `--no-workflow` analyses the models already there):
@@ -57,10 +59,11 @@ PROJECT_FILES = ["Snakefile", "workflow", "scripts", "src", "models"]
 NOISE_STRONG = {"targets": ["noise"], "albumentations": [{"transform": "GaussNoise", "p": 0.8,
                                                            "std_range": [0.05, 0.4]}]}
 SHIPPED = "unpaired (shipped)"  # what compare.audit does: each arm's seed term, Welch degrees of freedom
-ANALYSES = {  # (paired, moderated, pooled): every analysis measured; only the shipped one is compare.audit's
-    SHIPPED: (False, False, False), "unpaired, pooled seed variance (Student)": (False, False, True),
-    "unpaired + moderated": (False, True, False), "paired": (True, False, False),
-    "paired + moderated": (True, True, False)}
+ANALYSES = {  # (paired, moderated, pooled, seed df): every analysis measured; the shipped one is compare.audit's
+    SHIPPED: (False, False, False, False), "unpaired, df from the seed terms (Hillis)": (False, False, False, True),
+    "unpaired, pooled seed variance (Student)": (False, False, True, False),
+    "unpaired + moderated": (False, True, False, False), "paired": (True, False, False, False),
+    "paired + moderated": (True, True, False, False)}
 
 
 def prepare() -> dict:
@@ -232,10 +235,12 @@ class Structure:
 
     def test(self, a: np.ndarray, b: np.ndarray, analysis: tuple[bool, bool, bool]) -> tuple[np.ndarray, np.ndarray]:
         """Raw and weighted-Holm-adjusted p-values of every distinct hypothesis."""
-        paired, moderated, pooled = analysis
+        paired, moderated, pooled, seed_df = analysis
         est = [risk.estimate(a @ w, b @ w, paired=paired) for _, _, w in self.rows]
         if pooled:
             est = [pool(e) for e in est]
+        if seed_df:
+            est = [hillis(e) for e in est]
         if moderated:
             est = risk.moderate(est)
         raw = np.array([e.p_value() for e in est])
@@ -253,6 +258,16 @@ def pool(e: risk.Estimate) -> risk.Estimate:
     pooled = (da * va * ka + db * vb * kb) / (da + db)
     return risk._combine(e.value, list(e.image_terms), [(pooled * (1 / ka + 1 / kb), da + db)], 2,
                          e.seed_covered, e.paired, 1.0)
+
+
+def hillis(e: risk.Estimate) -> risk.Estimate:
+    """The same standard error, Satterthwaite degrees of freedom over the seed terms alone: the image term
+    counted as known (Hillis 2007's ddf_H, there for one reader term, here Welch's over the two arms)."""
+    seed = [(t, d) for t, d in e.seeds if t > 0]
+    if not e.assessable or not seed:
+        return e
+    return risk.Estimate(e.value, e.se, e.se ** 2 / sum(t ** 2 / d for t, d in seed), e.seed_covered, e.paired,
+                         e.seeds, e.image_terms)
 
 
 def simulate(c: dict, n: int, k: int, rng: np.random.Generator, rho: float, effect: np.ndarray | None = None,
@@ -291,14 +306,15 @@ def clopper(x: int, n: int) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def calibration(structure: Structure, scenarios: dict, n: int, experiments: int, seed: int) -> None:
+def calibration(structure: Structure, scenarios: dict, n: int, experiments: int, seed: int,
+                analyses: list[str]) -> None:
     """Every analysis at 2, 3 and 4 seeds per arm."""
     print(f"\n## Simulated A/A experiments: {experiments} per scenario, {n} images, "
           f"{len(structure.rows)} distinct hypotheses ({len(structure.primary)} primary), weighted Holm\n")
     print("| scenario | analysis | seeds per arm | raw p uniform (KS p) | false rate at 5 % per comparison "
           "[95 % CI] | per family after correction [95 % CI] |")
     print("| --- | --- | --- | --- | --- | --- |")
-    runs = [(label, k) for label in ANALYSES for k in (2, 3, 4)]
+    runs = [(label, k) for label in analyses for k in (2, 3, 4)]
     for name, (comp, rho, heavy, seeds_a) in scenarios.items():
         for label, k in runs:
             rng = np.random.default_rng(seed)
@@ -319,7 +335,7 @@ def calibration(structure: Structure, scenarios: dict, n: int, experiments: int,
 
 
 def power(structure: Structure, comp: dict, rho: float, n: int, experiments: int, seed: int,
-          names: list[str]) -> None:
+          analyses: list[str]) -> None:
     """Share of experiments in which a targeted factor with a true effect is significant after the
     correction, against replicates per arm and effect size (a fall in risk on every perturbation of it)."""
     target = structure.rows[structure.primary[0]]
@@ -329,7 +345,7 @@ def power(structure: Structure, comp: dict, rho: float, n: int, experiments: int
     print("| analysis | seeds per arm | " + " | ".join(f"{e} pp" for e in effects) + " |")
     print("| --- | --- | " + " | ".join("---" for _ in effects) + " |")
     on = np.array([1.0 if w > 0 else 0.0 for w in target[2]])
-    for label, analysis in ANALYSES.items():
+    for label in analyses:
         for k in (2, 3, 4, 5, 6, 8):
             cells = []
             for e in effects:
@@ -337,7 +353,7 @@ def power(structure: Structure, comp: dict, rho: float, n: int, experiments: int
                 found = 0
                 for _ in range(experiments):
                     a, b = simulate(comp, n, k, rng, rho, effect=-e / 100 * on)
-                    _, adj = structure.test(a, b, analysis)
+                    _, adj = structure.test(a, b, ANALYSES[label])
                     found += bool(adj[structure.primary[0]] < 0.05)
                 lo, hi = clopper(found, experiments)
                 cells.append(f"{100 * found / experiments:.0f} % [{100 * lo:.0f}, {100 * hi:.0f}]")
@@ -349,6 +365,8 @@ def main() -> int:
     ap.add_argument("--experiments", type=int, default=2000, help="simulated A/A experiments per scenario")
     ap.add_argument("--cores", default="all")
     ap.add_argument("--no-workflow", action="store_true", help="analyse benchmarks/out/aa as it is")
+    ap.add_argument("--analyses", nargs="+", choices=list(ANALYSES), default=list(ANALYSES),
+                    help="simulate only these analyses (all by default)")
     args = ap.parse_args()
     if args.no_workflow:
         params = yaml.safe_load((WORK / "params.yaml").read_text())
@@ -418,8 +436,8 @@ def main() -> int:
                             "unequal seed variances (`mixed`'s in one arm, `none`'s in the other)":
                                 (fitted["none"], 0.0, False, fitted["mixed"]),
                             "heavy: one bad run": (fitted["none"], 0.0, True, None)},
-                n, args.experiments, 0)
-    power(structure, fitted["none"], pos, n, args.experiments, 1, names)
+                n, args.experiments, 0, args.analyses)
+    power(structure, fitted["none"], pos, n, args.experiments, 1, args.analyses)
     return 0
 
 
