@@ -42,6 +42,8 @@ PARAMS_CASES = {
     "recipe targets an unknown factor": (lambda p: p["recipes"]["mixed"].update(targets=["sharpness"]),
                                          "recipes.mixed.targets[0]"),
     "match_iou out of range": (lambda p: p["score"].update(match_iou=0), "score.match_iou"),
+    "source inside the project's outputs": (lambda p: p["dataset"].update(source="data/clean/data.yaml"),
+                                            "dataset.source: data/clean/data.yaml is inside the project's own outputs"),
 }
 
 
@@ -326,3 +328,75 @@ def test_an_output_folder_the_system_refuses_is_one_line_naming_it(project, bloc
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "results" in result.stderr, result.stderr
     assert not [p for p in root.rglob("*") if ".old-" in p.name or p.name.endswith(".tmp")]
+
+
+def test_a_split_whose_label_files_hold_no_box_is_refused_by_check(project):
+    """Scored against empty labels, every image would have nothing to break: risk 0.0 % that looks finished."""
+    root, params = project
+    for label in (root / "user/labels/test").glob("*.txt"):
+        label.write_text("")
+    _check_fails(root, params, "data/clean/labels/test: 2 images and not one box in their label files")
+
+
+def test_a_batch_larger_than_the_train_split_is_refused_before_training(project):
+    root, params = project
+    call(params, "prepare")
+    params["variants"]["baseline"]["train"] = {"batch": 4}  # 3 train images
+    with pytest.raises(config.ConfigError, match=r"params.yaml: variants.baseline.train.batch: 4 is larger than the "
+                                                 r"train split \(3 images in data/clean/images/train\); use at most 3"):
+        call(params, "train", variant="baseline")
+    assert not (root / "results/models").exists()
+
+
+def test_an_empty_train_split_is_refused_before_training(project):
+    root, params = project
+    call(params, "prepare")
+    for image in (root / "data/clean/images/train").iterdir():
+        image.unlink()
+    with pytest.raises(datasets.DatasetError, match="data/clean/images/train: no images, and variant baseline trains"):
+        call(params, "train", variant="baseline")
+    assert not (root / "results/models").exists()
+
+
+@pytest.mark.parametrize("where", ["training", "validation"])
+def test_training_that_diverges_fails_naming_variant_and_epoch_and_keeps_no_model(project, monkeypatch, where):
+    """Real Ultralytics training whose loss turns NaN (its detection loss patched): in training from the
+    second step on (Ultralytics gives up after three recoveries), or in every validation (it finishes,
+    and zeroes NaN weights into a normal-looking best.pt: the stage reads results.csv and refuses)."""
+    import math
+
+    from ultralytics.utils import loss
+
+    from augaudit import training
+
+    real = loss.v8DetectionLoss.__call__
+    state = {"calls": 0}
+
+    def poisoned(self, preds, batch):
+        total, items = real(self, preds, batch)
+        state["calls"] += 1
+        if (where == "training" and state["calls"] == 1) or (where == "validation" and torch.is_grad_enabled()):
+            return total, items
+        return total * math.nan, {k: v * math.nan for k, v in items.items()} if isinstance(items, dict) \
+            else items * math.nan
+
+    monkeypatch.setattr(loss.v8DetectionLoss, "__call__", poisoned)
+    root, params = project
+    params["train"].update(imgsz=64, epochs=3, batch=3, nbs=3, workers=0, replicates=1)
+    params["variants"]["baseline"]["init"] = str(ROOT / params["variants"]["baseline"]["init"])
+    call(params, "prepare")
+    words = r"NaN persisted" if where == "training" else r"val/box_loss is not finite at epoch 1 \(results.csv\)"
+    with pytest.raises(training.Diverged, match=r"variants.baseline replicate r0: training diverged.*" + words):
+        call(params, "train", variant="baseline", replicate="r0")
+    assert not (root / "results/models/baseline/r0").exists() and not list(root.rglob("best.pt"))
+    assert not [p for p in root.rglob("*") if ".old-" in p.name or p.name.endswith(".tmp")]
+
+
+def test_first_divergence_reads_every_loss_column(tmp_path):
+    from augaudit import training
+
+    csv = tmp_path / "results.csv"
+    csv.write_text("epoch,  train/box_loss,metrics/mAP50(B),val/cls_loss\n1,2.0,nan,3.0\n2,1.5,0.1,inf\n3,nan,0,1\n")
+    assert training.first_divergence(csv) == (2, "val/cls_loss")  # mAP NaN is not a loss
+    csv.write_text("epoch,train/box_loss\n1,2.0\n2,1.0\n")
+    assert training.first_divergence(csv) is None

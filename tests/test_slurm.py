@@ -3,9 +3,12 @@
 Part of `make test` (about 8 minutes); root only: it apt-get installs slurm-wlm and munge when missing,
 starts munged/slurmctld/slurmd on loopback (tests/slurm_cluster.py), runs the workflow with the CPU
 SLURM profile (workflow/profiles/slurm-cpu) and checks that the outputs equal those of the local run
-(the `snakemake_run` session fixture, which runs meanwhile when no other test has built it yet).
-Then one predict job goes through the GPU profile (workflow/profiles/slurm), whose `--gres=gpu:1`
-lands on the cluster's stand-in GPU and runs on the CPU: same predictions.
+(the `snakemake_run` session fixture, which runs meanwhile when no other test has built it yet). The
+SLURM run keeps pixels for a sample only (`perturb.materialize: sample`): its predict jobs regenerate
+the other perturbed images from the manifests on the node, so no pixels travel between jobs, and its
+numbers must equal the local run's, which keeps every image. Then one predict job goes through the GPU
+profile (workflow/profiles/slurm), whose `--gres=gpu:1` lands on the cluster's stand-in GPU and runs on
+the CPU: same predictions.
 """
 
 from __future__ import annotations
@@ -92,8 +95,22 @@ def predictions(project: Path, path: str) -> dict[str, pd.DataFrame]:
     return {f.relative_to(folder).as_posix(): pd.read_parquet(f) for f in sorted(folder.glob("*/*.parquet"))}
 
 
+SAMPLE = 2  # perturbed images kept per severity in the SLURM run (the tiny test split has 8)
+
+
+def slurm_params() -> dict:
+    params = tiny_params()
+    params["perturb"] = {"materialize": "sample", "sample": SAMPLE}
+    return params
+
+
+def manifest(folder: Path) -> pd.DataFrame:
+    """A perturbed set's manifest without what depends on which pixels were kept."""
+    return pd.read_csv(folder / "manifest.csv", dtype=str).drop(columns=["kept", "png_sha256"])
+
+
 def test_slurm_run_equals_local_run(slurm_cluster, request, tmp_path):
-    project = make_project(tmp_path / "slurm", tiny_params())
+    project = make_project(tmp_path / "slurm", slurm_params())
     fit_profiles_to_node(project, slurm_cluster)
     env = slurm_cluster.env(engine_env(project, block_network=True))
     log_path = tmp_path / "snakemake-slurm.log"
@@ -117,10 +134,15 @@ def test_slurm_run_equals_local_run(slurm_cluster, request, tmp_path):
     assert n_jobs >= 30 and len(SUBMITTED.findall(out)) == n_jobs, out[-4000:]
     assert not (project / "network.log").exists(), (project / "network.log").read_text()
 
-    # the same outputs as the local run
-    params = tiny_params()
-    for out_dir in ["data/clean", *(f"data/perturbed/{p}" for p in params["perturbations"])]:
-        assert hash_path(project / out_dir) == hash_path(local / out_dir), out_dir
+    # the same data and numbers as the local run, which kept every perturbed image
+    params = slurm_params()
+    assert hash_path(project / "data/clean") == hash_path(local / "data/clean")
+    for name, spec in params["perturbations"].items():
+        folder = project / "data/perturbed" / name
+        pd.testing.assert_frame_equal(manifest(folder), manifest(local / "data/perturbed" / name))
+        for severity in spec["severities"]:
+            kept = list((folder / str(severity)).rglob("*.png"))
+            assert len(kept) == SAMPLE, f"{folder}/{severity}: {len(kept)} images kept, not {SAMPLE}"
     pd.testing.assert_frame_equal(pd.read_csv(project / "results/summary/summary.csv"),
                                   pd.read_csv(local / "results/summary/summary.csv"))
     assert json.loads((project / "results/summary/audit.json").read_text()) == \

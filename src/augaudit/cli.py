@@ -1,16 +1,18 @@
 """Shared argument handling for the stage entry points in scripts/.
 
-Each script parses its own arguments and calls `main`, which loads and validates params.yaml and
-turns the library's expected errors (bad params or data, and the operating system's: a path that is
-not writable, not a folder, too long; the message names it) into one line on stderr and exit status 1
-(no traceback). An
-unexpected error prints its traceback (into the job's log under Snakemake), then one last line that
-names the stage, its item and the error, so the end of the log says what failed.
+Each script parses its own arguments and calls `main`, which loads and validates params.yaml, runs the
+stage, writes its last line `timing: start-up S s, work W s` (start-up: from the process's start through
+its imports, params and `runtime.offline()`; work: the rest; `make profile` sums them per stage) and
+turns the library's expected errors (bad params or data, and the operating system's: a path that is not
+writable, not a folder, too long; the message names it) into one line on stderr and exit status 1 (no
+traceback). An unexpected error prints its traceback (into the job's log under Snakemake), then one last
+line that names the stage, its item and the error, so the end of the log says what failed.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import traceback
 from collections.abc import Callable
@@ -27,15 +29,23 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace, run: Callable[[dict], object]) -> None:
+    stage = Path(sys.argv[0]).stem
     try:
         params = config.load(args.params, runtime.config_dir() / "augaudit")  # as the Snakefile left it
+        is_stage = importlib.util.find_spec(f"augaudit.stages.{stage}") is not None
+        if is_stage:  # its imports are start-up, not work
+            importlib.import_module(f"augaudit.stages.{stage}")
+        ready = runtime.since_start()
         run(params)
+        end = runtime.since_start()
+        startup = max(ready, runtime.READY or 0.0)
+        if is_stage:
+            print(f"timing: start-up {startup:.2f} s, work {end - startup:.2f} s", file=sys.stderr)
     except (config.ConfigError, DatasetError, OSError) as e:  # OSError: permission, not-a-directory, name too long...
         print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
         sys.exit(1)
     except Exception as e:  # a bug or an input no check foresaw: say where, keep the traceback for the log
         traceback.print_exc()
-        stage = Path(sys.argv[0]).stem
         item = " ".join(f"--{k} {v}" for k, v in vars(args).items() if k != "params" and v is not None)
         print(f"error: {stage} {item}: unexpected {type(e).__name__}: {' '.join(str(e).split())[:300]} "
               "(traceback above)", file=sys.stderr)

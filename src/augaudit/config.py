@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from augaudit import yamlfile
+from augaudit import paths, yamlfile
 from augaudit.files import hash_sources, sha256_bytes, write_text
 from augaudit.stageparams import parent_variant, replicates, train_settings
 
@@ -158,6 +158,13 @@ def _check_references(params: dict, source: str, text: str) -> None:
         if max(p["severities"]) > len(ladder):
             raise _fail(source, text, ["perturbations", name, "severities"],
                         f"severity {max(p['severities'])} is beyond the ladder of {len(ladder)} levels")
+    source_path = params["dataset"]["source"]
+    if source_path != "synthetic":
+        resolved = Path(source_path).resolve()
+        for outputs in (paths.CLEAN.parent, paths.CHECK.parent):  # data/ and results/: what the stages write
+            if resolved.is_relative_to(outputs.resolve()):
+                raise _fail(source, text, ["dataset", "source"], f"{source_path} is inside the project's own outputs "
+                            f"({outputs}/, rewritten by the run); point it at the original dataset")
     zones = params["compare"]["zones"]
     if zones["yellow"] >= zones["red"]:
         raise _fail(source, text, ["compare", "zones"], "yellow must be below red")

@@ -10,11 +10,24 @@ import hashlib
 import os
 import random
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
 
 _OFFLINE_DONE = False
+_IMPORTED = time.monotonic()
+READY: float | None = None  # seconds after the process started at which offline() finished (its last set-up)
+
+
+def since_start() -> float:
+    """Seconds since this process started (Linux: its start time in /proc, so the interpreter's own
+    start-up counts; elsewhere: since this module was imported)."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return time.monotonic() - _IMPORTED
 
 
 def config_dir() -> Path:
@@ -50,6 +63,8 @@ def offline() -> None:
                     comet=False, raytune=False, vscode_msg=False, openvino_msg=False,
                     runs_dir=str(cfg / "runs"), weights_dir=str(cfg / "weights"), datasets_dir=str(cfg / "datasets"))
     _OFFLINE_DONE = True
+    global READY
+    READY = since_start()
 
 
 def use_threads(threads: int | None = None) -> int:

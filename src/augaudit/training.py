@@ -6,13 +6,37 @@ a scratch folder of symlinks: the cache lands there and the DVC-tracked dataset 
 
 from __future__ import annotations
 
+import csv
 import logging
+import math
 from pathlib import Path
 
 import yaml
 
 from augaudit import recipes
+from augaudit.datasets import DatasetError
 from augaudit.files import IGNORED_SUFFIXES
+
+
+class Diverged(DatasetError):
+    """Training produced non-finite losses: no model is kept (Ultralytics would zero the NaN weights and
+    save a normal-looking checkpoint)."""
+
+
+def first_divergence(results_csv: Path) -> tuple[int, str] | None:
+    """(epoch, column) of the first non-finite loss in Ultralytics' results.csv, or None."""
+    with open(results_csv, newline="") as f:
+        for row in csv.DictReader(f):
+            for column, value in row.items():
+                name = column.strip()
+                if "loss" in name:
+                    try:
+                        finite = math.isfinite(float(value))
+                    except (TypeError, ValueError):
+                        finite = False
+                    if not finite:
+                        return int(float(row["epoch"])), name
+    return None
 
 
 class _Capture(logging.Handler):
@@ -59,9 +83,15 @@ def train(init: str, data_yaml: Path, recipe: dict, settings: dict, seed: int, d
         model.train(data=str(data_yaml), augmentations=transforms, **switches, **settings, seed=seed,
                     deterministic=True, device=device, amp=False, plots=False, project=str(workdir.resolve()),
                     name="run", exist_ok=True, verbose=True, val=True)
+    except RuntimeError as e:  # Ultralytics gives up after three NaN recoveries
+        if "NaN" not in str(e):
+            raise
+        raise Diverged(f"training diverged ({' '.join(str(e).split())})") from None
     finally:
         logger.removeHandler(capture)
     recipes.check_applied(capture.lines, transforms)
     run_dir = workdir / "run"
+    if found := first_divergence(run_dir / "results.csv"):
+        raise Diverged(f"training diverged: {found[1]} is not finite at epoch {found[0]} (results.csv)")
     return {"best": run_dir / "weights" / "best.pt", "results": run_dir / "results.csv", "args": run_dir / "args.yaml",
             "recipe": recipes.serialise(transforms), "log": capture.lines}

@@ -1,9 +1,10 @@
 """check: validate the clean dataset before any compute, and report what real data tends to hide.
 
-Fails (one line naming the file, and the line for labels) on a corrupt image, a malformed label line
-or a class id the data yaml does not name; reports per split the class balance, background images
-(no boxes), boxes out of range and duplicate boxes in results/check/data_check.json. Train and
-perturb depend on it, so bad data stops the run before any training.
+Fails (one line naming the file, and the line for labels) on a corrupt image, a malformed label line, a
+class id the data yaml does not name, or a split whose label files hold no box at all; reports per split
+the class balance, background images (no boxes), boxes out of range and duplicate boxes in
+results/check/data_check.json. Train and perturb depend on it, so bad data stops the run before any
+training.
 """
 
 from __future__ import annotations
@@ -83,6 +84,11 @@ def run(params: dict) -> Path:
                                                   for split, folder in info["splits"].items()}}
     for split, summary in report["splits"].items():  # unlabeled: scoring against labels refuses it (score)
         summary["labels_folder"] = (CLEAN / "labels" / split).is_dir()
+        if summary["labels_folder"] and summary["images"] and not summary["boxes_per_class"]:
+            raise datasets.DatasetError(
+                f"{CLEAN / 'labels' / split}: {summary['images']} images and not one box in their label files: "
+                "training on it learns nothing and scoring against it finds nothing to break; label it, or (an "
+                "evaluated split) remove its labels folder and score label-free (score.reference: predictions)")
     with atomic_dir(CHECK) as tmp:
         write_json(tmp / "data_check.json", report)
         provenance.write(tmp, "check", {"data": CLEAN}, stageparams.stage_params(params, "check"), None)

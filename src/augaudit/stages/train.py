@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from augaudit import paths, provenance, recipes, runtime, stageparams, training
+from augaudit import config, datasets, paths, provenance, recipes, runtime, stageparams, training
 from augaudit.files import atomic_dir, write_json, write_text
 
 
@@ -32,11 +32,31 @@ def run(params: dict, variant: str, inits: dict[str, str], replicate: str | None
     for init in inits.values():  # before anything is written
         if init.endswith(".pt") and not Path(init).is_file():
             raise FileNotFoundError(f"params.yaml: variants.{variant}.init: checkpoint {init} does not exist")
+    if not params["variants"][variant].get("evaluate_only"):
+        trainable(params, variant)
     out = paths.model_dir(variant, replicate)
     with atomic_dir(out) as tmp:
         for name, init in inits.items():
-            _train_one(params, variant, name, init, device, tmp if replicate is not None else tmp / name)
+            try:
+                _train_one(params, variant, name, init, device, tmp if replicate is not None else tmp / name)
+            except training.Diverged as e:
+                raise training.Diverged(f"variants.{variant} replicate {name}: {e}; no model kept (a smaller "
+                                        "lr0, or a batch closer to nbs, usually trains)") from None
     return out
+
+
+def trainable(params: dict, variant: str) -> None:
+    """The train split has images, and at least one batch of them: Ultralytics would otherwise train on
+    one short batch per epoch with weight decay scaled by batch / nbs as if the batch were full."""
+    images = len(datasets.list_images(paths.CLEAN / "images" / "train"))
+    if not images:
+        raise datasets.DatasetError(f"{paths.CLEAN / 'images' / 'train'}: no images, and variant {variant} trains")
+    batch = stageparams.train_settings(params, variant)["batch"]
+    if batch > images:
+        key = f"variants.{variant}.train.batch" if "batch" in params["variants"][variant].get("train", {}) \
+            else "train.batch"
+        raise config.ConfigError(f"params.yaml: {key}: {batch} is larger than the train split ({images} images in "
+                                 f"{paths.CLEAN / 'images' / 'train'}); use at most {images}")
 
 
 def _train_one(params: dict, variant: str, replicate: str, init: str, device: str, folder: Path) -> None:
