@@ -169,6 +169,23 @@ def test_missing_init_checkpoint_stops_before_training(project):
     assert not (root / "results").exists()
 
 
+@pytest.mark.parametrize("content", [b"not a checkpoint\n", b"PK\x03\x04truncated"])
+def test_a_checkpoint_that_does_not_load_is_one_line_naming_it(project, content):
+    """A text file or a truncated download given as `init`: one line naming the key and the file, from
+    the script, before anything is written."""
+    root, params = project
+    (root / "bad.pt").write_bytes(content)
+    params["variants"]["baseline"].update(init="bad.pt", evaluate_only=True)
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    call(params, "prepare")
+    result = subprocess.run([sys.executable, str(ROOT / "scripts/train.py"), "--variant", "baseline"],
+                            capture_output=True, text=True, cwd=root)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("error: params.yaml: variants.baseline.init: bad.pt is not a checkpoint "
+                                    "Ultralytics can load"), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not (root / "results/models").exists()
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_cuda_requested_on_a_machine_without_it(project):
     root, params = project

@@ -6,10 +6,10 @@ Snakemake (which validates at parse time) and by every entry point (which valida
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
-import jsonschema
 import yaml
 
 from augaudit import paths, yamlfile
@@ -24,18 +24,23 @@ class ConfigError(ValueError):
     """An invalid params file; the message is one line: file:line: key: problem."""
 
 
-def _fullmatch(validator, pattern, instance, schema):
-    """JSON Schema's `pattern` as a whole-string match: Python's `$` also matches before a trailing
-    newline, so `^[a-z]+$` would accept "evil\n" as a name."""
-    if isinstance(instance, str) and not re.fullmatch(pattern, instance):
-        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+@functools.cache
+def _validator_class():
+    """jsonschema's Draft 2020-12 validator with two fixes. Built on first use: a job whose params
+    already passed (load's cache) does not import jsonschema at all."""
+    import jsonschema
 
+    def fullmatch(validator, pattern, instance, schema):
+        """JSON Schema's `pattern` as a whole-string match: Python's `$` also matches before a trailing
+        newline, so `^[a-z]+$` would accept "evil\n" as a name."""
+        if isinstance(instance, str) and not re.fullmatch(pattern, instance):
+            yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
-# integers are integers: JSON Schema counts 4.0 as one, which then fails deep inside a library
-_TYPES = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
-    "integer", lambda checker, value: isinstance(value, int) and not isinstance(value, bool))
-Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, validators={"pattern": _fullmatch},
-                                         type_checker=_TYPES)
+    # integers are integers: JSON Schema counts 4.0 as one, which then fails deep inside a library
+    types = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda checker, value: isinstance(value, int) and not isinstance(value, bool))
+    return jsonschema.validators.extend(jsonschema.Draft202012Validator, validators={"pattern": fullmatch},
+                                        type_checker=types)
 
 
 def _key_line(text: str, path: list) -> int | None:
@@ -76,7 +81,7 @@ def validate(params: dict, source: str = "params.yaml", text: str | None = None)
     """Check schema and cross-references; return the params unchanged, or raise ConfigError."""
     text = text if text is not None else yaml.safe_dump(params, sort_keys=False)
     schema = yaml.safe_load(SCHEMA_PATH.read_text())
-    errors = sorted(Validator(schema).iter_errors(params),
+    errors = sorted(_validator_class()(schema).iter_errors(params),
                     key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         e = errors[0]

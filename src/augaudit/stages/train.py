@@ -32,6 +32,8 @@ def run(params: dict, variant: str, inits: dict[str, str], replicate: str | None
     for init in inits.values():  # before anything is written
         if init.endswith(".pt") and not Path(init).is_file():
             raise FileNotFoundError(f"params.yaml: variants.{variant}.init: checkpoint {init} does not exist")
+        if init.endswith(".pt"):
+            training.check_checkpoint(init, f"variants.{variant}.init")
     if not params["variants"][variant].get("evaluate_only"):
         trainable(params, variant)
     out = paths.model_dir(variant, replicate)
