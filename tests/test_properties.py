@@ -114,3 +114,124 @@ def test_any_label_file_reads_as_finite_boxes_or_fails_naming_file_and_line(tmp_
     assert boxes.shape[1] == 5 and np.isfinite(boxes).all()
     assert (boxes[:, 0] >= 0).all() and (boxes[:, 0] == np.round(boxes[:, 0])).all()
     assert len(boxes) == sum(bool(line.strip()) for line in lines)
+
+
+# ---------------------------------------------------------------- the gate's inputs
+
+NUMBERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**6, 10**6), st.none(),
+                    st.booleans(), st.text(max_size=4))
+RISK = st.fixed_dictionaries({}, optional={"risk": NUMBERS, "se": NUMBERS, "df": NUMBERS})
+METRICS = st.dictionaries(st.text(min_size=1, max_size=6), st.fixed_dictionaries(
+    {}, optional={"risk": st.one_of(RISK, NUMBERS), "risk_by_factor": st.dictionaries(
+        st.sampled_from(["blur", "noise", "colour"]), st.one_of(RISK, NUMBERS), max_size=2),
+        "tests": st.one_of(st.lists(st.text(max_size=3), max_size=2), NUMBERS)}), max_size=2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(metrics=METRICS)
+def test_any_metrics_file_is_a_finished_runs_or_one_line_naming_file_and_key(metrics):
+    """Whatever a metrics file holds (NaN, strings, missing keys, empty sections): the gate reads a
+    finished run's risks, every one finite within 0..100 with its standard error, or refuses naming the
+    file — never a number that would read as "ok"."""
+    import json
+
+    from augaudit import gate
+
+    text = json.dumps(metrics)  # NaN and Infinity as Python writes them
+    try:
+        read = gate.read_metrics(text, "m.json")
+    except ValueError as e:
+        assert "\n" not in str(e) and str(e).startswith("m.json: "), str(e)
+        return
+    assert read
+    for m in read.values():
+        for r in [m["risk"], *m["risk_by_factor"].values()]:
+            assert 0 <= r["risk"] <= 100 and 0 <= r["se"] <= 100 and math.isfinite(r["risk"] + r["se"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr), st.text(max_size=6),
+                      st.sampled_from(["nan", "inf", "-0", "1", "0", "0.05", "1e-400"])))
+def test_any_gate_option_is_in_its_domain_or_refused(text):
+    import argparse
+
+    from augaudit import gate
+
+    for parse, ok in ((gate._tolerance, lambda v: math.isfinite(v) and v >= 0), (gate._alpha, lambda v: 0 < v < 1)):
+        try:
+            value = parse(text)
+        except (argparse.ArgumentTypeError, ValueError):  # argparse turns both into one usage line
+            continue
+        assert ok(value), (text, value)
+
+
+# ---------------------------------------------------------------- ladder levels
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(sorted(__import__("augaudit.perturbations").perturbations.CATALOGUE)),
+       level=st.one_of(VALUES, st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                                                  st.integers(-10**4, 10**4)), min_size=1, max_size=4)))
+def test_any_ladder_level_is_in_its_domain_or_refused_naming_the_key(tmp_path_factory, name, level):
+    """A user ladder of any perturbation: either a level the catalogue's domain admits (finite, within
+    bounds, whole where it counts), which then perturbs an image, or a one-line error naming the key."""
+    from augaudit import perturbations
+
+    params = copy.deepcopy(default_params())
+    params["perturbations"] = {name: {"severities": [1], "ladder": [level]}}
+    try:
+        config.validate(params)
+    except config.ConfigError as e:
+        assert "\n" not in str(e) and f"perturbations.{name}.ladder" in str(e), str(e)
+        return
+    spec = perturbations.CATALOGUE[name]
+    assert spec.ladder_problem(level) is None
+    rgb = np.full((32, 32, 3), 128, np.uint8)
+    out, boxes = perturbations.apply(name, rgb, np.zeros((0, 5)), 1, 0, [level])
+    assert out.dtype == np.uint8 and out.ndim == 3 and len(boxes) == 0
+
+
+# ---------------------------------------------------------------- a user's dataset, edited
+
+EDITS = st.lists(st.tuples(st.sampled_from(["label", "image", "add", "remove", "touch"]), st.integers(0, 3)),
+                 min_size=1, max_size=3)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=EDITS)
+def test_the_dataset_fingerprint_changes_exactly_when_a_file_does(tmp_path_factory, edits):
+    """Edits, additions and removals of a user's files (images and labels) change the fingerprint that
+    re-runs prepare; touching a file (mtime only) does not; the stat cache never hides a change."""
+    import os
+    import shutil
+
+    from augaudit import synthetic
+
+    root = tmp_path_factory.mktemp("ds")
+    synthetic.generate(root, 0, 32, {"train": 2, "val": 2}, 1, 0)
+    cache = root.parent / f"{root.name}-cache.json"
+    before = datasets.fingerprint(root / "data.yaml", cache)
+
+    def contents():
+        return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+    start = contents()
+    for kind, i in edits:
+        images = sorted((root / "images/val").glob("*.png"))
+        labels = sorted((root / "labels/val").glob("*.txt"))
+        if kind == "label" and labels:
+            f = labels[i % len(labels)]
+            f.write_text(f.read_text() + "0 0.5 0.5 0.1 0.1\n")
+        elif kind == "image" and images:
+            f = images[i % len(images)]
+            data = bytearray(f.read_bytes())
+            data[-20] = (data[-20] + 1) % 256  # the same size, in place (same inode), moments after hashing
+            f.write_bytes(bytes(data))
+        elif kind == "add":
+            shutil.copy(root / "images/train/train_00000.png", root / f"images/val/new_{i}_{len(images)}.png")
+        elif kind == "remove" and images:
+            images[i % len(images)].unlink()
+        elif kind == "touch" and images:
+            os.utime(images[i % len(images)])
+    after = datasets.fingerprint(root / "data.yaml", cache)
+    assert (after != before) == (contents() != start), edits
+    assert datasets.fingerprint(root / "data.yaml") == after  # the cache gives what a cold hash gives

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import shutil
+import time
 from pathlib import Path
 
 import cv2
@@ -166,32 +167,42 @@ def source_files(data_yaml: str | Path) -> list[Path]:
     return files
 
 
+RACY_NS = 2_000_000_000  # a file modified this close to its hashing may change again within one mtime tick
+
+
 def fingerprint(data_yaml: str | Path, cache: Path | None = None) -> str:
     """SHA-256 over every source file's path (relative to the yaml's folder) and content hash: it changes
     exactly when a file is edited, added or removed. Content hashes are remembered in `cache` by (size,
-    mtime, inode), so a no-op costs one stat per file. A yaml that cannot be read gives a fingerprint
-    that differs from any dataset's (prepare then fails naming it)."""
+    mtime, inode), so a no-op costs one stat per file; as git does with its index, a hash is trusted only
+    for a file last modified at least 2 s before it was hashed (an edit within the same mtime tick would
+    otherwise go unseen). A yaml that cannot be read gives a fingerprint that differs from any dataset's
+    (prepare then fails naming it)."""
     try:
         files = source_files(data_yaml)
     except DatasetError as e:
         return "unreadable: " + sha256_bytes(str(e).encode())
     try:
         known = json.loads(cache.read_text()) if cache and cache.is_file() else {}
-    except (OSError, ValueError):
-        known = {}
-    seen, digest = {}, hashlib.sha256()
+        trusted_before = int(known.get("hashed_at", 0)) - RACY_NS
+        known = known.get("files", {})
+    except (OSError, ValueError, TypeError, AttributeError):
+        known, trusted_before = {}, 0
+    now = time.time_ns()
+    seen, digest, hashed = {}, hashlib.sha256(), False
     base = str(Path(data_yaml).resolve().parent)
     for f in files:  # absolute already (read_data_yaml resolves the splits), except the yaml itself
         key = os.path.abspath(f)
         st = os.stat(key)
         stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
         old = known.get(key)
-        seen[key] = [stamp, old[1] if old and old[0] == stamp else sha256_file(key)]
+        trusted = old and old[0] == stamp and st.st_mtime_ns < trusted_before
+        seen[key] = [stamp, old[1] if trusted else sha256_file(key)]
+        hashed |= not trusted
         digest.update(f"{os.path.relpath(key, base)}\0{seen[key][1]}\n".encode())
-    if cache and seen != known:
+    if cache and (hashed or seen != known):
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
-            write_text(cache, json.dumps(seen))
+            write_text(cache, json.dumps({"hashed_at": now, "files": seen}))
         except OSError:
             pass  # a read-only project plans as well, only slower
     return digest.hexdigest()
