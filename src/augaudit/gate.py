@@ -54,6 +54,11 @@ def _check_risk(where: str, r: object) -> None:
         raise ValueError(f"{where}.df: {df!r} is not a positive number")
 
 
+def _shown(key: str) -> str:
+    """A key as a message shows it: as it is, or quoted when it holds a newline or another control."""
+    return key if key.isprintable() else repr(key)
+
+
 def read_metrics(text: str, name: str) -> dict:
     """A finished run's results/summary/metrics.json, or an error naming the file and the key: per
     variant an overall risk and per-factor risks, each finite with its standard error, and its tests."""
@@ -64,14 +69,14 @@ def read_metrics(text: str, name: str) -> dict:
     if not isinstance(metrics, dict) or not metrics:
         raise ValueError(f"{name}: not a finished run's metrics (no variant in it)")
     for variant, m in metrics.items():
-        where = f"{name}: {variant}"
+        where = f"{name}: {_shown(variant)}"
         if not isinstance(m, dict) or not isinstance(m.get("risk_by_factor"), dict) or not m["risk_by_factor"]:
             raise ValueError(f"{where}: not a finished run's metrics (no risk_by_factor)")
         if not isinstance(m.get("tests"), (list, dict)) or not m["tests"]:
             raise ValueError(f"{where}: not a finished run's metrics (no tests)")
         _check_risk(f"{where}.risk", m.get("risk"))
         for factor, r in m["risk_by_factor"].items():
-            _check_risk(f"{where}.risk_by_factor.{factor}", r)
+            _check_risk(f"{where}.risk_by_factor.{_shown(factor)}", r)
     return metrics
 
 
