@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import os
 import shutil
 import subprocess
@@ -126,10 +125,3 @@ def copy_project(project: Path, dest: Path) -> Path:
     """A full copy of a finished project (outputs, .snakemake metadata, DVC cache), mtimes kept."""
     shutil.copytree(project, dest, symlinks=True)
     return dest
-
-
-def dvc_status(project: Path) -> dict:
-    """What `dvc status` says is out of date, less the `source` stage's permanent "always changed" (it
-    fingerprints the dataset on every repro; prepare follows only when the fingerprint's bytes change)."""
-    status = json.loads(run(["dvc", "status", "--json"], project).stdout or "{}")
-    return {job: why for job, why in status.items() if why != ["always changed"]}

@@ -16,11 +16,11 @@ import yaml
 
 from augaudit import graph, paths, stageparams
 
-from conftest import ROOT, default_params, dvc_status
+from conftest import ROOT, default_params
 
 DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
 # dvc.yaml's stage names: predict runs as predict_clean (foreach) and predict (matrix)
-DVC_STAGES = {"source": ["source"], "prepare": ["prepare"], "check": ["check"], "scope": ["scope"], "train": ["train"],
+DVC_STAGES = {"prepare": ["prepare"], "check": ["check"], "scope": ["scope"], "train": ["train"],
               "perturb": ["perturb"], "predict": ["predict_clean", "predict"], "score": ["score"],
               "compare": ["compare"], "report": ["report"]}
 
@@ -162,14 +162,12 @@ def _placeholders(project, params) -> None:
     from conftest import run
 
     run(["python", "scripts/scope.py"], project)  # real: its bytes decide which training DVC re-runs
-    run(["python", "scripts/source.py"], project)  # real: its bytes decide whether DVC re-runs prepare
 
 
 # what re-runs after a stage re-runs (its outputs are newer than theirs)
 # (Snakemake's train does not read scope's file: it decides from its own params)
-DOWNSTREAM = {"source": set(graph.STAGES) - {"source", "scope"},
-              "prepare": set(graph.STAGES) - {"source", "prepare", "scope"},
-              "check": {"train", "perturb", "predict", "score", "compare", "report"}, "scope": set(),
+DOWNSTREAM = {"prepare": set(graph.STAGES) - {"prepare", "scope"}, "check": {"train", "perturb", "predict", "score",
+                                                                             "compare", "report"}, "scope": set(),
               "train": {"predict", "score", "compare", "report"}, "perturb": {"predict", "score", "compare", "report"},
               "predict": {"score", "compare", "report"}, "score": {"compare", "report"}, "compare": {"report"},
               "report": set()}
@@ -191,10 +189,10 @@ def _plans(project, follow_scope: bool = False) -> tuple[set[str], set[str]]:
         plan, status = pool.map(lambda cmd: run(cmd, project).stdout,
                                 [["snakemake", "-n"], ["dvc", "status", "--json"]])
     snakemake = {rule for rule in re.findall(r"^(?:local)?rule (\w+):$", plan, re.MULTILINE)} - {"all"}
-    dvc = {job for job, why in json.loads(status or "{}").items() if why != ["always changed"]}  # source: always
+    dvc = set(json.loads(status or "{}"))
     if follow_scope and "scope" in dvc:
         run(["dvc", "repro", "--single-item", "-q", "scope"], project)
-        dvc |= set(dvc_status(project))
+        dvc |= set(json.loads(run(["dvc", "status", "--json"], project).stdout or "{}"))
     return snakemake, {_stage(job) for job in dvc}
 
 
@@ -459,48 +457,6 @@ def test_a_prescription_plans_only_the_new_variants_and_the_summary(tmp_path):
     want.add("scope")  # the variants changed: it re-writes every file, the old variants' with the same bytes
     plan = run(["snakemake", "-n"], project).stdout
     assert set(_snakemake_jobs(plan)) == want
-    assert set(dvc_status(project)) == want
+    assert set(json.loads(run(["dvc", "status", "--json"], project).stdout)) == want
     run(["dvc", "repro", "--single-item", "-q", "scope"], project)
-    assert set(dvc_status(project)) == want - {"scope"}
-
-
-@pytest.mark.e2e
-def test_editing_the_users_dataset_re_runs_prepare_in_both_engines(tmp_path):
-    """A user's dataset reached through its yaml's `path:` (outside the yaml's folder): an edited label
-    and an added image re-run `source` and `prepare` in Snakemake's plan, and `prepare` in DVC's once its
-    `source` stage has fingerprinted the files; an untouched dataset plans nothing in either."""
-    import shutil
-
-    from augaudit import synthetic
-
-    from conftest import make_project, run, tiny_params
-
-    pool = tmp_path / "pool"
-    synthetic.generate(pool, 0, 64, {"train": 3, "val": 2, "test": 2}, 2, 0)
-    data = yaml.safe_load((pool / "data.yaml").read_text())
-    source = tmp_path / "user" / "data.yaml"
-    source.parent.mkdir()
-    source.write_text(yaml.safe_dump({**data, "path": "../pool"}))
-    params = tiny_params()
-    params["dataset"]["source"] = str(source)
-    project = make_project(tmp_path / "p", params)
-    _placeholders(project, params)
-
-    def settle():
-        run(["snakemake", "--touch", "--forceall", "--cores", "1"], project)
-        run(["dvc", "commit", "-f", "-q"], project)
-
-    settle()
-    assert _plans(project) == (set(), set())
-    label = pool / "labels/test/test_00001.txt"
-    edits = {"a label edited": lambda: label.write_text(label.read_text() + "0 0.5 0.5 0.2 0.2\n"),
-             "an image added": lambda: shutil.copy(pool / "images/test/test_00000.png", pool / "images/test/new.png")}
-    for what, edit in edits.items():
-        edit()
-        snakemake, dvc = _plans(project)
-        assert snakemake == set(graph.STAGES) - {"scope"}, f"{what}: snakemake plans {sorted(snakemake)}"
-        assert dvc == set(), f"{what}: dvc status before its source stage ran: {sorted(dvc)}"
-        run(["dvc", "repro", "--single-item", "-q", "source"], project)
-        assert "prepare" in dvc_status(project), what
-        settle()
-        assert _plans(project) == (set(), set()), what
+    assert set(json.loads(run(["dvc", "status", "--json"], project).stdout)) == want - {"scope"}

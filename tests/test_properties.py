@@ -190,48 +190,23 @@ def test_any_ladder_level_is_in_its_domain_or_refused_naming_the_key(tmp_path_fa
     assert out.dtype == np.uint8 and out.ndim == 3 and len(boxes) == 0
 
 
-# ---------------------------------------------------------------- a user's dataset, edited
+# ---------------------------------------------------------------- prescribe's options
 
-EDITS = st.lists(st.tuples(st.sampled_from(["label", "image", "add", "remove", "touch"]), st.integers(0, 3)),
-                 min_size=1, max_size=3)
+@settings(max_examples=300, deadline=None)
+@given(factors=st.one_of(st.none(), st.integers(-10, 10**12)),
+       zone=st.one_of(st.none(), st.text(max_size=8), st.sampled_from(["red", "yellow"])),
+       min_risk=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=6),
+                          st.sampled_from(["red", "yellow"])),
+       keep_clean=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)))
+def test_any_prescribe_option_is_in_its_domain_or_one_line_naming_it(factors, zone, min_risk, keep_clean):
+    from augaudit import prescribe
 
-
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(edits=EDITS)
-def test_the_dataset_fingerprint_changes_exactly_when_a_file_does(tmp_path_factory, edits):
-    """Edits, additions and removals of a user's files (images and labels) change the fingerprint that
-    re-runs prepare; touching a file (mtime only) does not; the stat cache never hides a change."""
-    import os
-    import shutil
-
-    from augaudit import synthetic
-
-    root = tmp_path_factory.mktemp("ds")
-    synthetic.generate(root, 0, 32, {"train": 2, "val": 2}, 1, 0)
-    cache = root.parent / f"{root.name}-cache.json"
-    before = datasets.fingerprint(root / "data.yaml", cache)
-
-    def contents():
-        return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-    start = contents()
-    for kind, i in edits:
-        images = sorted((root / "images/val").glob("*.png"))
-        labels = sorted((root / "labels/val").glob("*.txt"))
-        if kind == "label" and labels:
-            f = labels[i % len(labels)]
-            f.write_text(f.read_text() + "0 0.5 0.5 0.1 0.1\n")
-        elif kind == "image" and images:
-            f = images[i % len(images)]
-            data = bytearray(f.read_bytes())
-            data[-20] = (data[-20] + 1) % 256  # the same size, in place (same inode), moments after hashing
-            f.write_bytes(bytes(data))
-        elif kind == "add":
-            shutil.copy(root / "images/train/train_00000.png", root / f"images/val/new_{i}_{len(images)}.png")
-        elif kind == "remove" and images:
-            images[i % len(images)].unlink()
-        elif kind == "touch" and images:
-            os.utime(images[i % len(images)])
-    after = datasets.fingerprint(root / "data.yaml", cache)
-    assert (after != before) == (contents() != start), edits
-    assert datasets.fingerprint(root / "data.yaml") == after  # the cache gives what a cold hash gives
+    options = prescribe.Options(factors=factors, zone=zone, min_risk=min_risk, keep_clean=keep_clean)
+    try:
+        policy = prescribe._policy(default_params(), options)
+    except prescribe.PrescriptionError as e:
+        assert "\n" not in str(e) and str(e).split()[0] in ("zone", "min_risk", "factors", "keep_clean"), str(e)
+        return
+    assert policy["zone"] in default_params()["compare"]["zones"]
+    assert 0 <= policy["min_risk"] <= 100 and isinstance(policy["factors"], int) and policy["factors"] >= 1
+    assert 0 < policy["keep_clean"] < 1

@@ -30,7 +30,7 @@ import yaml
 from augaudit.files import IGNORED_SUFFIXES, atomic_dir
 from augaudit.stageparams import parent_variant
 
-from conftest import copy_project, dead_pid, dvc_status, engine_env, run
+from conftest import copy_project, dead_pid, engine_env, run
 
 e2e = pytest.mark.e2e  # every test here but the first runs the engines
 
@@ -113,14 +113,13 @@ def snakemake_plan(project: Path, *args: str) -> set[str]:
     return snakemake_jobs(out.stdout + out.stderr)
 
 
+def dvc_status(project: Path) -> dict:
+    return json.loads(run(["dvc", "status", "--json"], project).stdout or "{}")
+
+
 def dvc_repro(project: Path, *args: str) -> set[str]:
     out = run(["dvc", "repro", *args], project)
-    return dvc_ran(out.stdout + out.stderr)
-
-
-def dvc_ran(log: str) -> set[str]:
-    """The stages a `dvc repro` ran, less `source`, which runs on every repro (always_changed)."""
-    return set(DVC_RUNNING.findall(log)) - {"source"}
+    return set(DVC_RUNNING.findall(out.stdout + out.stderr))
 
 
 def tree_digest(project: Path, *folders: str) -> dict[str, str]:
@@ -350,7 +349,7 @@ def test_dvc_experiment_shows_the_risk_change(dvc_run, tmp_path):
     # risk rises from 0, through exactly the stages these parameters feed.
     out = run(["dvc", "exp", "run", "-S", "score.reference=predictions", "-S", "score.conf=0.001",
                "-S", "+perturbations.scale.severities=[5]"], project)
-    ran = dvc_ran(out.stdout + out.stderr)
+    ran = set(DVC_RUNNING.findall(out.stdout + out.stderr))
     params = yaml.safe_load((project / "params.yaml").read_text())
     assert ran == expected_jobs(params, perturbations=["scale"])
     diff = json.loads(run(["dvc", "metrics", "diff", "--json"], project).stdout)["results/summary/metrics.json"]

@@ -14,7 +14,7 @@ import ast
 from functools import cache
 from pathlib import Path
 
-STAGES = ("source", "prepare", "check", "scope", "train", "perturb", "predict", "score", "compare", "report")
+STAGES = ("prepare", "check", "scope", "train", "perturb", "predict", "score", "compare", "report")
 
 
 def _module_file(package: Path, name: str) -> Path | None:

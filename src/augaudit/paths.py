@@ -3,7 +3,6 @@
 A test is `clean` or a (perturbation, severity) pair. A variant is trained as replicates `r0`,
 `r1`, ... (one per training seed). Layout:
 
-    results/source/fingerprint.json                            source
     data/clean/{images,labels}/<split>/, data.yaml             prepare
     results/check/data_check.json                              check
     results/scope/train/<variant>.json                         scope
@@ -23,7 +22,6 @@ from pathlib import Path
 CLEAN = Path("data/clean")
 PERTURBED = Path("data/perturbed")
 CHECK = Path("results/check")
-SOURCE = Path("results/source/fingerprint.json")
 SCOPE = Path("results/scope")
 MODELS = Path("results/models")
 PREDICTIONS = Path("results/predictions")

@@ -73,9 +73,7 @@ def stage_params(params: dict, stage: str, item: str | None = None) -> dict:
     dvc.yaml lists the same keys for each stage; keep the two in step.
     """
     p = params
-    if stage == "source":
-        sub = {"dataset.source": p["dataset"]["source"]}
-    elif stage == "prepare":
+    if stage == "prepare":
         sub = {"seed": p["seed"], "dataset": p["dataset"]}
     elif stage == "check":
         sub = {}

@@ -4,7 +4,6 @@ from pathlib import Path
 from augaudit import paths
 from augaudit.graph import code_files
 from augaudit.stageparams import init_path, replicate_names, stage_params
-from augaudit.stages.source import fingerprint as source_fingerprint
 
 VARIANTS = list(config["variants"])
 PERTURBATIONS = list(config["perturbations"])

@@ -1,24 +1,10 @@
-rule source:
-    input:
-        code=code_files("source"),
-    output:
-        "results/source/fingerprint.json",
-    log:
-        "logs/source.log",
-    benchmark:
-        "logs/benchmark/source.tsv"
-    params:
-        stage=lambda wc: stage_params(config, "source"),
-        # the user's dataset by content, computed while planning: an edited, added or removed file re-runs it
-        fingerprint=lambda wc: source_fingerprint(config),
-    shell:
-        "python scripts/source.py > {log} 2>&1"
-
-
 rule prepare:
     input:
         code=code_files("prepare"),
-        source="results/source/fingerprint.json",
+        # a user's dataset: its folder, so changed files re-run prepare (DVC: see README)
+        source=lambda wc: (
+            [] if config["dataset"]["source"] == "synthetic" else [str(Path(config["dataset"]["source"]).parent)]
+        ),
     output:
         directory("data/clean"),
     log:
