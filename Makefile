@@ -5,7 +5,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 CORES ?= all
 PYTHON ?= python3
 
-.PHONY: run test test-fast lint setup repro clean browser profile lock prescribe
+.PHONY: run test test-fast lint setup repro clean browser profile lock prescribe dvc.yaml
 
 # Exact versions, every wheel's hash: requirements.lock, resolved by `make lock` from pyproject.toml for
 # Python 3.11-3.13 on every platform. imagecorruptions (tests/test_imagecorruptions.py compares with it)
@@ -33,7 +33,7 @@ run: setup
 # params.yaml the project's (its diff: results/prescription/params.diff) and run it: only the new variants'
 # jobs and the summary run, and the report's "Prescriptions" table says which were validated.
 prescribe: run
-	python scripts/prescribe.py
+	augaudit prescribe
 	cp results/prescription/params.yaml params.yaml
 	snakemake --cores $(CORES)
 
@@ -63,9 +63,14 @@ lint: setup
 	@findings=$$(snakemake --lint 2>&1 | grep '^ *\* ' | grep -v 'Specify a conda environment or container'); \
 	  if [ -n "$$findings" ]; then snakemake --lint; exit 1; fi
 
+# dvc.yaml's code dependencies, computed from the imports (the Snakefile computes its own at parse time):
+# run after an import changes; tests/test_graph.py says so when dvc.yaml is out of date.
+dvc.yaml: setup
+	augaudit dvc-yaml
+
 # Where the last Snakemake run's time went, per stage (from each rule's benchmark: file).
 profile: setup
-	$(PY) -m augaudit.timings
+	augaudit profile
 
 clean:
 	rm -rf data results logs .snakemake

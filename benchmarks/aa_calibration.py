@@ -5,9 +5,10 @@
    6 of `mixed` and 3 of `noise_strong` (GaussNoise on 80 % of the images, a positive control whose
    effect on noise is certain). Seeds are paired: replicate rI of every variant has the same seed.
 2. **Real A/A pairs from disjoint seed sets**: `baseline` r0-r2 against `baseline` r3-r5, and `mixed`
-   r0-r2 against `mixed` r3-r5, audited as the audit audits (every verdict is false); and the real
-   positive controls: `mixed` and `noise_strong` against `baseline` r0-r2 (3 seeds per arm, paired
-   and shipped analysis), `mixed` against `baseline` at 4 and 6 seeds (shipped analysis).
+   r0-r2 against `mixed` r3-r5, audited as the audit audits (the shipped analysis pairs replicates by
+   position; the seeds are independent, so every verdict is false); and the real positive controls:
+   `mixed` and `noise_strong` against `baseline` r0-r2 (3 seeds per arm, shipped and unpaired analysis),
+   `mixed` against `baseline` at 4 and 6 seeds (shipped analysis).
 3. **Variance components** of each recipe (images x seeds x tests), fitted to its 6 seeds on the images
    every replicate can break: per perturbation the seed and interaction variances (two-way ANOVA),
    the seeds' correlation across perturbations, and the between-arm seed correlation that pairing buys
@@ -25,8 +26,8 @@
    factor — for each analysis: paired or unpaired seeds, each arm's seed variance or one pooled over
    both (Student), with or without empirical-Bayes variance moderation, degrees of freedom from every
    mean square or from the seed terms alone (Hillis); `--analyses` limits the simulation to some of
-   them. The shipped analysis (unpaired, unpooled, unmoderated, every mean square: compare.audit) is
-   marked; every analysis is calibrated at 2, 3 and 4 seeds.
+   them. The shipped analysis (paired by seed, unmoderated, every mean square: compare.audit on two
+   trained arms with equal replicate counts) is marked; every analysis is calibrated at 2, 3 and 4 seeds.
 
 Run from the repository root (about 25 minutes on 2 cores the first time, 9 more for the analysis;
 `--no-workflow` analyses the models already there):
@@ -58,12 +59,12 @@ WORK = ROOT / "benchmarks" / "out" / "aa"
 PROJECT_FILES = ["Snakefile", "workflow", "scripts", "src", "models"]
 NOISE_STRONG = {"targets": ["noise"], "albumentations": [{"transform": "GaussNoise", "p": 0.8,
                                                            "std_range": [0.05, 0.4]}]}
-SHIPPED = "unpaired (shipped)"  # what compare.audit does: each arm's seed term, Welch degrees of freedom
+SHIPPED = "paired (shipped)"  # what compare.audit does with paired arms: per-replicate differences, one seed term
 ANALYSES = {  # (paired, moderated, pooled, seed df): every analysis measured; the shipped one is compare.audit's
-    SHIPPED: (False, False, False, False), "unpaired, df from the seed terms (Hillis)": (False, False, False, True),
+    SHIPPED: (True, False, False, False), "unpaired (Welch)": (False, False, False, False),
+    "unpaired, df from the seed terms (Hillis)": (False, False, False, True),
     "unpaired, pooled seed variance (Student)": (False, False, True, False),
-    "unpaired + moderated": (False, True, False, False), "paired": (True, False, False, False),
-    "paired + moderated": (True, True, False, False)}
+    "unpaired + moderated": (False, True, False, False), "paired + moderated": (True, True, False, False)}
 
 
 def prepare() -> dict:
@@ -204,7 +205,7 @@ def statistics(params: dict, arms: list[tuple[str, pd.DataFrame, list[str]]], ba
             for column in ("broken", "f1_drop"):
                 ta = risk.rates(a[(a["factor"] == factor) & a["image_id"].isin(support)], column)
                 tb = risk.rates(b[(b["factor"] == factor) & b["image_id"].isin(support)], column).reindex(ta.index)
-                e = risk.estimate(ta.to_numpy(float), tb.to_numpy(float), paired=False)
+                e = risk.estimate(ta.to_numpy(float), tb.to_numpy(float))
                 cells.append(f"{e.value:+.1f} ({e.value / e.se:+.2f}, {e.df:.1f})" if e.assessable
                              else f"{e.value:+.1f} (no variation)")
             print(f"| {title} | {factor} | " + " | ".join(cells) + " |")
@@ -389,8 +390,9 @@ def main() -> int:
     for name, table, tests in (("baseline", base, base_tests), ("mixed", mixed, mixed_tests)):
         recipe = params["variants"][name]["recipe"]
         result = audit(params, arm(table, second), arm(table, first),
-                       (clean_of(tests, second), clean_of(tests, first)), recipe, paired=False)
-        show_audit(f"`{name}` r3-r5 against `{name}` r0-r2 (unpaired: different seeds)", result, "disjoint")
+                       (clean_of(tests, second), clean_of(tests, first)), recipe)
+        show_audit(f"`{name}` r3-r5 against `{name}` r0-r2 (shipped analysis: r3 paired with r0, ...; "
+                   "different seeds)", result, "disjoint")
     print("\n## Real positive controls at 3 seeds per arm (paired seeds)")
     for name, table, tests in (("mixed", mixed, mixed_tests), ("noise_strong", strong, strong_tests)):
         recipe = params["variants"][name]["recipe"]
@@ -398,12 +400,12 @@ def main() -> int:
             result = audit(params, arm(table, first), arm(base, first),
                            (clean_of(tests, first), clean_of(base_tests, first)), recipe, paired=paired)
             show_audit(f"`{name}` r0-r2 against `baseline` r0-r2, "
-                       f"{'paired analysis' if paired else 'unpaired analysis (shipped)'}", result)
+                       f"{'paired analysis (shipped)' if paired else 'unpaired analysis (Welch)'}", result)
     for k, budget in ((4, "the smallest with 80 % power for 15 pp"), (6, "configs/replicates.yaml's")):
         reps = [f"r{i}" for i in range(k)]
         result = audit(params, arm(mixed, reps), arm(base, reps), (clean_of(mixed_tests, reps),
-                       clean_of(base_tests, reps)), params["variants"]["mixed"]["recipe"], paired=False)
-        show_audit(f"`mixed` r0-r{k - 1} against `baseline` r0-r{k - 1} ({budget} budget), unpaired analysis "
+                       clean_of(base_tests, reps)), params["variants"]["mixed"]["recipe"])
+        show_audit(f"`mixed` r0-r{k - 1} against `baseline` r0-r{k - 1} ({budget} budget), paired analysis "
                    "(shipped)", result)
 
     statistics(params, [("`mixed` r0-r2", mixed, first), ("`mixed` r3-r5", mixed, second),

@@ -106,7 +106,7 @@ def test_report_is_self_contained(snakemake_run):
 
 
 def test_every_stage_leaves_a_benchmark_and_make_profile_sums_them(snakemake_run):
-    out = run(["python", "-m", "augaudit.timings"], snakemake_run).stdout
+    out = run(["augaudit", "profile"], snakemake_run).stdout
     stages = {line.split()[0] for line in out.splitlines()[1:] if line and not line.startswith(("stage", " "))}
     assert {"prepare", "check", "train", "perturb", "predict", "score", "compare", "report"} <= stages, out
 
@@ -201,7 +201,7 @@ def test_prescribe_train_and_validate_the_prescription(snakemake_run, tmp_path):
     params["score"]["reference"] = "predictions"
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["snakemake", "--cores", "2"], project)
-    run(["python", "scripts/prescribe.py", "--variant", "baseline", "--factors", "1", "--min-risk", "0"], project)
+    run(["augaudit", "prescribe", "--variant", "baseline", "--factors", "1", "--min-risk", "0"], project)
     (project / "params.yaml").write_text((project / "results/prescription/params.yaml").read_text())
     variants = yaml.safe_load((project / "params.yaml").read_text())["variants"]
     prescribed, control = variants["baseline_rx"], variants["baseline_ft"]

@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from augaudit import gate
+from augaudit import command
 
 from conftest import engine_env
 
@@ -24,7 +24,7 @@ def _metrics(overall: float, blur: float, noise: float, se: float = 1.0, tests=(
 def _gate(tmp_path, current, baseline, *extra):
     (tmp_path / "now.json").write_text(json.dumps(current))
     (tmp_path / "base.json").write_text(json.dumps(baseline))
-    return subprocess.run([sys.executable, "-m", "augaudit.gate", "--metrics", str(tmp_path / "now.json"),
+    return subprocess.run([sys.executable, "-m", "augaudit.command", "gate", "--metrics", str(tmp_path / "now.json"),
                            "--baseline", str(tmp_path / "base.json"), *extra], capture_output=True, text=True)
 
 
@@ -63,7 +63,8 @@ def test_runs_that_tested_different_things_exit_2(tmp_path):
 
 def test_missing_baseline_is_an_error_not_a_pass(tmp_path):
     (tmp_path / "now.json").write_text(json.dumps(_metrics(1, 1, 1)))
-    assert gate.main(["--metrics", str(tmp_path / "now.json"), "--baseline", str(tmp_path / "nope.json")]) == 2
+    missing = ["gate", "--metrics", str(tmp_path / "now.json"), "--baseline", str(tmp_path / "nope.json")]
+    assert command.main(missing) == 2
 
 
 def test_baseline_from_a_git_revision(tmp_path):
@@ -75,7 +76,7 @@ def test_baseline_from_a_git_revision(tmp_path):
                 ["git", "commit", "-qm", "baseline"]):
         subprocess.run(cmd, cwd=tmp_path, check=True, env=env)
     path.write_text(json.dumps(_metrics(10, 25, 10)))
-    result = subprocess.run(["augaudit-gate", "--baseline-rev", "HEAD"], cwd=tmp_path, capture_output=True,
+    result = subprocess.run(["augaudit", "gate", "--baseline-rev", "HEAD"], cwd=tmp_path, capture_output=True,
                             text=True, env=env)
     assert result.returncode == 1 and "REGRESSED" in result.stdout, result.stdout + result.stderr
 

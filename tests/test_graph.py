@@ -2,7 +2,7 @@
 
 Snakemake's rules take each stage's code files from augaudit.graph (the imports, followed) and its
 params from stageparams.stage_params; dvc.yaml must list the same, or the two engines would re-run
-different things after the same edit.
+different things after the same edit: `make dvc.yaml` writes its code lists (augaudit.dvcfile).
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shutil
 
 import pytest
 import yaml
 
-from augaudit import graph, paths, stageparams
+from augaudit import dvcfile, graph, paths, stageparams
 
 from conftest import ROOT, default_params
 
@@ -35,8 +36,24 @@ def test_dvc_lists_each_stage_s_computed_code(stage):
     want = graph.code_files(stage, ROOT)
     for name in DVC_STAGES[stage]:
         listed = [d for d in _body(name)["deps"] if d.startswith(("scripts/", "src/"))]
-        assert listed == want, f"dvc.yaml stage {name}: its code deps should read\n" + "\n".join(
-            f"        - {f}" for f in want)
+        assert listed == want, f"dvc.yaml stage {name}: its code deps are not the computed ones: run make dvc.yaml"
+
+
+def test_dvc_yaml_is_what_make_dvc_yaml_writes():
+    assert dvcfile.render(ROOT) == (ROOT / "dvc.yaml").read_text(), "dvc.yaml is out of date: run make dvc.yaml"
+
+
+def test_make_dvc_yaml_rewrites_code_deps_and_keeps_everything_else(tmp_path):
+    """A stale code list is rewritten from the imports; other deps, their comments and the rest stay."""
+    for name in ("src", "scripts"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    text = (ROOT / "dvc.yaml").read_text()
+    check = "    deps:\n      - scripts/check.py\n"
+    stale = text.replace("      - src/augaudit/synthetic.py\n", "", 1).replace(
+        check, check + "      - src/augaudit/gone.py\n", 1)
+    assert stale != text and "# its params: seed, device" in stale
+    (tmp_path / "dvc.yaml").write_text(stale)
+    assert dvcfile.render(tmp_path) == text
 
 
 def _dvc_params(name: str, variant: str, perturbation: str) -> list[str]:
@@ -447,7 +464,7 @@ def test_a_prescription_plans_only_the_new_variants_and_the_summary(tmp_path):
     write_run(project, (project / "params.yaml").read_text())  # the run's summary: risks and breaking points
     run(["snakemake", "--touch", "--forceall", "--cores", "1"], project)
     run(["dvc", "commit", "-f", "-q"], project)
-    run(["python", "scripts/prescribe.py"], project)
+    run(["augaudit", "prescribe"], project)
     prescribed = project / "results/prescription/params.yaml"
     new = set(yaml.safe_load(prescribed.read_text())["variants"]) - set(params["variants"])
     assert new

@@ -357,7 +357,7 @@ def test_a_stale_summary_is_refused(run_dir):
 
 def _script(root, *args):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "AUGAUDIT_CONFIG_DIR": str(root / ".config")}
-    return subprocess.run([sys.executable, str(ROOT / "scripts/prescribe.py"), *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "augaudit.command", "prescribe", *args], capture_output=True,
                           text=True, cwd=root, env=env)
 
 

@@ -122,11 +122,16 @@ def _clean(map50: float, k: int = 2, spread: float = 0.0, groups: int = 10) -> d
     return {"map50": maps, "jackknife": [[m + 0.001 * ((g % 3) - 1) for g in range(groups)] for m in maps]}
 
 
-def _audit(tables: dict, map50: dict, prescribed: list[str] | None = None) -> dict:
+def _audit_params(prescribed: list[str] | None = None) -> dict:
     params = default_params()
     params["variants"] = {"baseline": {"init": "models/yolov8n.yaml", "recipe": "none"},
                           "mixed": {"init": "models/yolov8n.yaml", "recipe": "mixed", "baseline": "baseline",
                                     **({"prescribed": prescribed} if prescribed else {})}}
+    return params
+
+
+def _audit(tables: dict, map50: dict, prescribed: list[str] | None = None) -> dict:
+    params = _audit_params(prescribed)
     clean = {v: _clean(m, tables[v]["replicate"].nunique()) for v, m in map50.items()}
     return compare.audit(params, tables, clean)
 
@@ -451,8 +456,10 @@ def test_findings_say_what_no_verdict_and_no_effect_mean():
     intact = _per_image([1.0] * n, [1.0] * n, replicates=3)  # nothing breaks: a row with no variation at all
     same = _audit({"baseline": intact, "mixed": intact.copy()}, {"baseline": 0.8, "mixed": 0.8})
     noisy = [[0.2 if (i + r) % 3 == 0 else 1.0 for i in range(n)] for r in range(3)]
-    table = pd.concat([_per_image([1.0] * n, noisy[r], replicates=1).assign(replicate=f"r{r}") for r in range(3)])
-    blind = _audit({"baseline": table, "mixed": table.copy()}, {"baseline": 0.8, "mixed": 0.8})
+    def table(shift: int) -> pd.DataFrame:  # the same broken rate per image, other images per seed
+        return pd.concat([_per_image([1.0] * n, noisy[(r + shift) % 3], replicates=1).assign(replicate=f"r{r}")
+                          for r in range(3)])
+    blind = _audit({"baseline": table(0), "mixed": table(1)}, {"baseline": 0.8, "mixed": 0.8})
     line = report.findings(metrics, blind)[0]
     assert "no effect on blur" in line and "adjusted p 1.000" in line and report.power(3) in html.unescape(line)
     helped = _audit({"baseline": baseline, "mixed": _per_image([1.0] * n, [0.2 if i < 5 else 1.0 for i in range(n)],
@@ -490,3 +497,29 @@ def test_the_image_term_enters_the_degrees_of_freedom():
         old += 2 * stats.t.sf(abs(e.value) / e.se, seed_only) < 0.01
     assert new / runs < 0.012          # nominal 1 %, Monte-Carlo SE 0.16 %
     assert old / runs > 0.014          # the rule removed
+
+
+def test_the_audit_pairs_seeds_when_both_arms_are_trained_alike_and_welch_otherwise():
+    """Replicate rI of both arms shares seed I: a seed that breaks many images does so in both. The audit
+    analyses the per-replicate differences (the shared seed effect cancels) and finds a steady fall of
+    7-9 pp that the unpaired analysis, carrying both arms' seed spread of 40 pp, cannot see; with unequal
+    replicate counts nothing can be paired and Welch is used."""
+    n = 100
+    extra = [10, 30, 50]  # images the seed breaks, in both arms
+
+    def arm(fewer: list[int], k: int = 3) -> pd.DataFrame:
+        return pd.concat([_per_image([1.0] * n, [0.2 if i < extra[r] - fewer[r] + 20 else 1.0 for i in range(n)],
+                                     replicates=1).assign(replicate=f"r{r}") for r in range(k)])
+
+    paired = _audit({"baseline": arm([0, 0, 0]), "mixed": arm([7, 8, 9])}, {"baseline": 0.8, "mixed": 0.8})
+    row = next(r for r in paired["rows"] if r["level"] == "factor" and r["name"] == "blur")
+    assert row["paired"] and paired["variants"]["mixed"]["paired_seeds"]
+    assert row["difference"] == pytest.approx(-8.0) and row["verdict"].startswith("helped"), row
+    assert "seeds paired" in paired["variants"]["mixed"]["note"]
+    unpaired = compare.audit(_audit_params(), {"baseline": arm([0, 0, 0]), "mixed": arm([7, 8, 9])},
+                             {v: _clean(0.8, 3) for v in ("baseline", "mixed")}, paired=False)
+    row = next(r for r in unpaired["rows"] if r["level"] == "factor" and r["name"] == "blur")
+    assert not row["paired"] and row["verdict"] == "no effect" and row["p_value"] > 0.05, row
+    welch = _audit({"baseline": arm([0, 0], k=2), "mixed": arm([7, 8, 9])}, {"baseline": 0.8, "mixed": 0.8})
+    assert not any(r["paired"] for r in welch["rows"]) and not welch["variants"]["mixed"]["paired_seeds"]
+    assert "arms analysed as independent" in welch["variants"]["mixed"]["note"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from augaudit import timings
+from augaudit import command, timings
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 
@@ -22,12 +22,12 @@ def test_summary_per_stage(tmp_path, capsys):
     assert table.index.tolist() == ["train", "predict", "compare"]
     assert table.loc["train", ["jobs", "total_s", "max_s", "peak_mb"]].tolist() == [2, 160.0, 100.0, 1200.0]
     assert table["share_%"].sum() == 100.0 and table.loc["compare", "share_%"] == 5.0
-    assert timings.main(["--benchmarks", str(tmp_path)]) == 0
+    assert command.main(["profile", "--benchmarks", str(tmp_path)]) == 0
     assert "4 jobs, 200 s of job wall time" in capsys.readouterr().out
 
 
 def test_no_benchmarks_is_an_error(tmp_path, capsys):
-    assert timings.main(["--benchmarks", str(tmp_path)]) == 2
+    assert command.main(["profile", "--benchmarks", str(tmp_path)]) == 2
     assert "no Snakemake benchmark files" in capsys.readouterr().err
 
 

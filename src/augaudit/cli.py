@@ -30,8 +30,9 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
-def main(args: argparse.Namespace, run: Callable[[dict], object]) -> None:
-    stage = Path(sys.argv[0]).stem
+def main(args: argparse.Namespace, run: Callable[[dict], object], name: str | None = None) -> None:
+    """Run `run(params)` as stage `name` (default: the entry script's name)."""
+    stage = name or Path(sys.argv[0]).stem
     try:
         params = config.load(args.params, runtime.config_dir() / "augaudit")  # as the Snakefile left it
         is_stage = importlib.util.find_spec(f"augaudit.stages.{stage}") is not None
@@ -49,7 +50,8 @@ def main(args: argparse.Namespace, run: Callable[[dict], object]) -> None:
         sys.exit(1)
     except Exception as e:  # a bug or an input no check foresaw: say where, keep the traceback for the log
         traceback.print_exc()
-        item = " ".join(f"--{k} {v}" for k, v in vars(args).items() if k != "params" and v is not None)
+        item = " ".join(f"--{k} {v}" for k, v in vars(args).items()
+                        if k not in ("params", "subcommand") and v is not None and not callable(v))
         print(f"error: {stage} {item}: unexpected {type(e).__name__}: {' '.join(str(e).split())[:300]} "
               "(traceback above)", file=sys.stderr)
         sys.exit(1)

@@ -6,7 +6,7 @@ labels drawn, so a reader sees at a glance what a severity means and where the b
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 import cv2
@@ -78,11 +78,13 @@ def save_png(grid: np.ndarray, path: str | Path, colours: int = 128) -> None:
         .save(path, optimize=True)
 
 
-def main(out: str = "docs/perturbation-gallery.png") -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="docs/perturbation-gallery.png", help="the sheet to write (default: %(default)s)")
+
+
+def command(args: argparse.Namespace) -> int:
     """Regenerate the documentation sheet: the catalogue at severities 1, 3, 5 on synthetic image 0."""
     img_bgr, labels = make_image(seed=0, size=160, max_objects=4, distractors=3)
-    save_png(gallery(cv2.cvtColor(img_bgr, cv2.COLOR_BGR2RGB), labels, severities=[1, 3, 5]), out)
-
-
-if __name__ == "__main__":
-    main(*sys.argv[1:])
+    save_png(gallery(cv2.cvtColor(img_bgr, cv2.COLOR_BGR2RGB), labels, severities=[1, 3, 5]), args.out)
+    print(f"wrote {args.out}")
+    return 0

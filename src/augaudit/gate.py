@@ -10,7 +10,7 @@ a DVC-tracked metrics file at an old commit works) — prints a table and exits
   and tests (their risks are not comparable);
 - 0 otherwise.
 
-    augaudit-gate --baseline-rev main --tolerance 2
+    augaudit gate --baseline-rev main --tolerance 2
 """
 
 from __future__ import annotations
@@ -154,15 +154,16 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--metrics", default=METRICS, help=f"current metrics (default {METRICS})")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--baseline", help="baseline metrics.json file")
     source.add_argument("--baseline-rev", help="git revision whose metrics file is the baseline")
     p.add_argument("--tolerance", type=_tolerance, default=2.0, help="allowed rise in risk, percentage points")
     p.add_argument("--alpha", type=_alpha, default=0.05, help="significance level of a rise, Holm over all rows")
-    args = p.parse_args(argv)
+
+
+def command(args: argparse.Namespace) -> int:
     try:
         current = read_metrics(Path(args.metrics).read_text(), args.metrics)
         baseline = load_baseline(args.baseline, args.baseline_rev, args.metrics)
@@ -175,7 +176,3 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(regressed)} regression(s): a significant rise (p < {args.alpha:g}, Holm) beyond "
           f"{args.tolerance:g} percentage points")
     return 1 if regressed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """Each stage's code, computed from the imports: its entry script, its stage module and every augaudit
 module that imports, directly or not (lazy imports included). Snakemake's rules take their code inputs
-from here at parse time; dvc.yaml lists the same files, which tests/test_graph.py checks (and prints
-the list to paste when an import changes it). Only the source's syntax trees are read: nothing is
+from here at parse time; dvc.yaml lists the same files, written by `make dvc.yaml` (augaudit.dvcfile;
+tests/test_graph.py fails when it is out of date). Only the source's syntax trees are read: nothing is
 imported, so planning stays fast.
 
 The entry script's own imports (argument parsing, params validation) are not followed: they decide

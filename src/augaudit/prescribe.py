@@ -1,6 +1,6 @@
 """prescribe: from a finished run, a new variant whose recipe adds training augmentations for the
 weakest factors of an existing one. Not a pipeline stage: a command run after a run
-(`python scripts/prescribe.py`), whose params file then runs with either engine.
+(`augaudit prescribe`), whose params file then runs with either engine.
 
 The rules live in data, `prescriptions.yaml` beside this module (docs/prescribe.md):
 
@@ -25,6 +25,7 @@ byte-identical files.
 
 from __future__ import annotations
 
+import argparse
 import copy
 import difflib
 import functools
@@ -672,3 +673,40 @@ def summary_lines(record: dict) -> list[str]:
     for name, why in record["not_prescribed"].items():
         lines.append(f"{name}: nothing prescribed: {why}")
     return lines
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    p.add_argument("--variant", action="append", default=[],
+                   help="prescribe for this variant (repeatable; default: every variant with results that is neither "
+                        "prescribed for already nor a control)")
+    p.add_argument("--factors", type=int, help="how many of the weakest factors (default: the table's policy, 2)")
+    p.add_argument("--zone", help="whose breaking point sets magnitudes: yellow or red (default: red)")
+    p.add_argument("--min-risk", type=float, help="risk a factor must reach, percent (default: the yellow zone)")
+    p.add_argument("--keep-clean", type=float,
+                   help="share of training images the added transforms leave untouched (default: 0.5)")
+    p.add_argument("--from-scratch", action="store_true",
+                   help="start from the variant's own init instead of warm-starting from its trained models")
+    p.add_argument("--summary", default=str(paths.SUMMARY), help="the finished run's summary (default: %(default)s)")
+    p.add_argument("--out", default=str(OUT), help="output folder (default: %(default)s)")
+
+
+def command(args: argparse.Namespace) -> int:
+    """`augaudit prescribe`: params validated and errors reported as a stage's (augaudit.cli)."""
+    from augaudit import cli
+
+    options = Options(variants=tuple(args.variant), factors=args.factors, zone=args.zone, min_risk=args.min_risk,
+                      keep_clean=args.keep_clean, from_scratch=args.from_scratch)
+
+    def go(params: dict) -> None:
+        out = run(params, args.params, args.summary, args.out, options)
+        record = json.loads((out / "prescription.json").read_text())
+        print("\n".join(summary_lines(record)))
+        if record["variants"]:
+            print(f"wrote {out}/params.yaml, params.diff, prescription.json; run it with:\n"
+                  f"  cp {out}/params.yaml params.yaml && snakemake --cores all   (or: dvc repro)")
+        else:
+            print(f"wrote {out}/prescription.json (nothing to run)")
+
+    cli.main(args, go, "prescribe")
+    return 0

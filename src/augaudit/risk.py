@@ -12,8 +12,8 @@ Definitions (docs/risk.md has worked examples and the references):
   degrees of freedom over its mean squares. With one trained replicate the seed component cannot be
   estimated: the estimate supports no verdict (`Estimate.assessable`);
 - the audit compares a variant with its baseline on the images both can break (clean F1 >=
-  break_drop in every replicate of both), paired by image, the arms' seeds analysed as independent
-  (compare.audit; `paired=True` pairs them replicate by replicate); it controls each variant's
+  break_drop in every replicate of both), paired by image and, when both arms are trained with
+  equal replicate counts, by seed (compare.audit; Welch otherwise); it controls each variant's
   verdicts over its distinct hypotheses, the recipe's targets first (weighted Holm, or weighted
   Benjamini-Hochberg), and weighs the accuracy cost by the clean mAP50 change's interval.
 """

@@ -1,4 +1,4 @@
-"""Where a Snakemake run's time went, per stage: `make profile` (python -m augaudit.timings).
+"""Where a Snakemake run's time went, per stage: `augaudit profile` (`make profile`).
 
 Every rule writes a Snakemake `benchmark:` file (logs/benchmark/<rule>/...tsv: wall seconds, peak
 memory, CPU time); this sums them per stage. The stage's job count, wall time (total, mean, longest),
@@ -59,10 +59,11 @@ def summary(jobs: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("total_s", ascending=False)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--benchmarks", type=Path, default=BENCHMARKS, help=f"folder of benchmark files ({BENCHMARKS})")
-    args = p.parse_args(argv)
+
+
+def command(args: argparse.Namespace) -> int:
     jobs = collect(args.benchmarks)
     if jobs.empty:
         print(f"error: no Snakemake benchmark files under {args.benchmarks}: run `snakemake --cores all` first",
@@ -73,7 +74,3 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{len(jobs)} jobs, {jobs['seconds'].sum():.0f} s of job wall time "
           f"(jobs in parallel overlap: the run's own wall time is shorter)")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
