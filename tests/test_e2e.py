@@ -111,6 +111,22 @@ def test_every_stage_leaves_a_benchmark_and_make_profile_sums_them(snakemake_run
     assert {"prepare", "check", "train", "perturb", "predict", "score", "compare", "report"} <= stages, out
 
 
+def test_long_stages_say_what_they_did_in_their_logs(snakemake_run):
+    """perturb, predict, score and compare: progress lines (no carriage returns in a log) and, before the
+    timing line, one saying what the job did."""
+    for stage, what in (("perturb", "images x"), ("predict", "replicates x"), ("score", "tests x"),
+                        ("compare", "audit rows")):
+        logs = sorted((snakemake_run / "logs" / stage).rglob("*.log"))
+        assert logs, stage
+        for log in logs:
+            lines = log.read_text().splitlines()
+            assert "\r" not in log.read_text() and len(lines) >= 2, log
+            last = lines[-2]
+            assert lines[-1].startswith("timing: ") and what in last and last.endswith(" s)"), (log, lines[-3:])
+        if stage != "compare":
+            assert any("%|" in line for line in lines), (log, lines)  # tqdm's progress
+
+
 def test_second_snakemake_run_does_nothing(snakemake_run):
     out = run(["snakemake", "--cores", "2", "-n"], snakemake_run)
     assert "Nothing to be done" in out.stdout + out.stderr

@@ -62,3 +62,12 @@ def test_a_stage_writes_its_timing_line(tmp_path):
     assert result.returncode == 0, result.stderr
     startup, work = timings.split_text(result.stderr)
     assert 0 < startup < 120 and 0 <= work < 120
+
+
+def test_progress_in_a_log_is_lines_not_redraws(capsys):
+    from augaudit import progress
+
+    assert list(progress.steps(range(3), "score mixed", unit="test")) == [0, 1, 2]
+    progress.done("score mixed: 3 tests", 0.0)
+    err = capsys.readouterr().err
+    assert "\r" not in err and "score mixed: 100%|" in err and err.splitlines()[-1].startswith("score mixed: 3 tests (")

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from augaudit import paths, perturbations, provenance, risk, runtime, stageparams
+from augaudit import paths, perturbations, progress, provenance, risk, runtime, stageparams
 from augaudit.files import atomic_dir, write_json, write_text
 
 SUMMARY_COLUMNS = ["variant", "perturbation", "factor", "severity", "map50", "map50_95", "risk", "risk_low",
@@ -379,6 +380,7 @@ def write_csv(path: Path, frame: pd.DataFrame) -> None:
 
 
 def run(params: dict) -> Path:
+    start = time.perf_counter()
     confidence = params["compare"]["confidence"]
     tables, rows, slices, overall, clean = {}, [], [], {}, {}
     for variant in params["variants"]:
@@ -397,4 +399,7 @@ def run(params: dict) -> Path:
         write_json(tmp / "audit.json", audit_json)
         provenance.write(tmp, "compare", {f"scores_{v}": paths.score_dir(v) for v in params["variants"]},
                          stageparams.stage_params(params, "compare"), params["seed"])
+    verdicts = sum(r["verdict"] not in ("no effect", "not assessable") for r in audit_json["rows"])
+    progress.done(f"compare: {len(params['variants'])} variants, {len(rows)} summary rows, {len(audit_json['rows'])} "
+                  f"audit rows ({verdicts} with an effect)", start)
     return paths.SUMMARY

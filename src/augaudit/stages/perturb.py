@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from multiprocessing import get_context
 from pathlib import Path
 
 import cv2
 
-from augaudit import THREADS, datasets, perturbations, provenance, stageparams, testsets
+from augaudit import THREADS, datasets, perturbations, progress, provenance, stageparams, testsets
 from augaudit.files import atomic_dir, sha256_bytes, sha256_file, write_json, write_text
 from augaudit.paths import BOX_COLUMNS, CLEAN, PERTURBED
 
@@ -49,13 +50,13 @@ def _one(job: tuple) -> tuple[dict, list[list]]:
             "boxes_in": len(labels), "boxes_out": int((boxes[:, 6] == 1).sum())}, rows
 
 
-def _map(jobs: list[tuple], workers: int) -> list[tuple[dict, list[list]]]:
+def _map(jobs: list[tuple], workers: int, desc: str) -> list[tuple[dict, list[list]]]:
     """Run jobs in order over a process pool; small sets stay in-process (a pool costs seconds to start)."""
     workers = min(workers, -(-len(jobs) // CHUNK))
     if workers <= 1:
-        return [_one(job) for job in jobs]
+        return [_one(job) for job in progress.steps(jobs, desc, len(jobs), "image")]
     with get_context("spawn").Pool(workers) as pool:
-        return list(pool.imap(_one, jobs, chunksize=CHUNK))
+        return list(progress.steps(pool.imap(_one, jobs, chunksize=CHUNK), desc, len(jobs), "image"))
 
 
 def _write_csv(path: Path, header: list[str], rows) -> None:
@@ -74,6 +75,7 @@ def run(params: dict, name: str, workers: int | None = None) -> Path:
     if not images:
         raise datasets.DatasetError(f"{source}: no images to perturb")
     out = PERTURBED / name
+    start = time.perf_counter()
     with atomic_dir(out) as tmp:
         jobs = []
         kept = len(images) if params["perturb"]["materialize"] == "all" else params["perturb"]["sample"]
@@ -82,7 +84,7 @@ def run(params: dict, name: str, workers: int | None = None) -> Path:
                 (tmp / str(severity) / kind).mkdir(parents=True)
             jobs += [(name, severity, ladder, perturbations.image_seed(params["seed"], name, severity, im.stem), im,
                       source, i < kept, tmp / str(severity)) for i, im in enumerate(images)]
-        results = _map(jobs, workers or THREADS)
+        results = _map(jobs, workers or THREADS, f"perturb {name}")
         header = list(results[0][0])
         _write_csv(tmp / testsets.MANIFEST, header, ([row[k] for k in header] for row, _ in results))
         write_json(tmp / testsets.SET_FILE, {"perturbation": name, "ladder": ladder, "source": source.as_posix()})
@@ -93,4 +95,6 @@ def run(params: dict, name: str, workers: int | None = None) -> Path:
         provenance.write(tmp, "perturb", {"clean": source}, stageparams.stage_params(params, "perturb", name),
                          params["seed"], extra={"factor": perturbations.CATALOGUE[name].factor,
                                                 "ladder_values": values})
+    progress.done(f"perturb {name}: {len(images)} images x {len(spec['severities'])} severities, "
+                  f"{min(kept, len(images))} per severity kept as PNG", start)
     return out

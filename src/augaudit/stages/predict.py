@@ -5,9 +5,10 @@ checked against its manifest (augaudit.testsets)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from augaudit import THREADS, inference, paths, provenance, runtime, stageparams, testsets
+from augaudit import THREADS, inference, paths, progress, provenance, runtime, stageparams, testsets
 from augaudit.files import atomic_dir, write_parquet
 
 
@@ -18,18 +19,24 @@ def run(params: dict, variant: str, perturbation: str, replicates: list[str]) ->
     split = params["dataset"]["eval_split"]
     out = paths.prediction_dir(variant, perturbation)
     inputs = {}
+    severities = paths.severities(params, perturbation)
+    start, images = time.perf_counter(), 0
     with atomic_dir(out) as tmp:
         for replicate in replicates:
             weights = paths.model_dir(variant, replicate) / "best.pt"
             detect = inference.Detector(weights, params["predict"], device, workers=THREADS)
             inputs[f"model_{replicate}"] = weights
             (tmp / replicate).mkdir()
-            for severity in paths.severities(params, perturbation):
-                frame = detect(testsets.images(perturbation, severity, split))
-                write_parquet(tmp / replicate / f"{severity}.parquet", frame)
+            for severity in progress.steps(severities, f"predict {variant} {replicate} on {perturbation}",
+                                           unit="severity"):
+                batch = testsets.images(perturbation, severity, split)
+                images += len(batch)
+                write_parquet(tmp / replicate / f"{severity}.parquet", detect(batch))
         inputs["test_set"] = paths.test_dir(perturbation)
         if perturbation != "clean":
             inputs["clean"] = paths.CLEAN / "images" / split
         declared = stageparams.stage_params(params, "predict", perturbation)
         provenance.write(tmp, "predict", inputs, declared, None, device)
+    progress.done(f"predict {variant} on {perturbation}: {len(replicates)} replicates x {len(severities)} "
+                  f"severities, {images} images on {device}", start)
     return out

@@ -72,7 +72,7 @@ def _factor_rows(audit: dict, variant: str) -> list[dict]:
 
 # benchmarks/aa_calibration.py on the default (docs/risk.md, "Calibration and power"): per training seeds per
 # variant, how often (%) the audit finds a 15 pp and a 10 pp fall in a targeted factor's risk
-POWER = {2: (14, 7), 3: (64, 29), 4: (95, 64), 5: (100, 86), 6: (100, 97), 8: (100, 100)}
+POWER = {2: (18, 11), 3: (45, 24), 4: (85, 52), 5: (98, 78), 6: (100, 92), 8: (100, 99)}
 
 
 def power(k: int) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from augaudit import datasets, metrics, paths, perturbations, provenance, risk, stageparams, testsets
+from augaudit import datasets, metrics, paths, perturbations, progress, provenance, risk, stageparams, testsets
 from augaudit.files import atomic_dir, write_json, write_parquet
 
 
@@ -163,7 +164,8 @@ def run(params: dict, variant: str, replicates: list[str]) -> Path:
     frames, slice_frames = [], []
     test_metrics = {r: {} for r in replicates}
     clean = {}  # per replicate: clean F1s, clean slice F1s, the clean slices, label-free references
-    for name, severity in tests(params):  # clean first
+    start, todo = time.perf_counter(), tests(params)
+    for name, severity in progress.steps(todo, f"score {variant}", unit="test"):  # clean first
         labels, ignored, objects, sizes = reference_boxes(name, severity, split, s["ignore_hidden"])
         test = "clean" if name == "clean" else f"{name}/{severity}"
         for replicate in replicates:
@@ -206,4 +208,6 @@ def run(params: dict, variant: str, replicates: list[str]) -> Path:
             if p != "clean":
                 inputs[f"perturbed_{p}"] = paths.PERTURBED / p
         provenance.write(tmp, "score", inputs, stageparams.stage_params(params, "score"), params["seed"])
+    progress.done(f"score {variant}: {len(todo)} tests x {len(replicates)} replicates, "
+                  f"{sum(len(f) for f in frames)} image scores ({s['reference']} as references)", start)
     return out
