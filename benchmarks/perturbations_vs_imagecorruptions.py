@@ -41,6 +41,7 @@ import cv2
 import numpy as np
 
 from augaudit import perturbations
+from augaudit.perturbations import pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the import shims, shared with the tests
 from imagecorruptions_compat import load_imagecorruptions
@@ -76,7 +77,7 @@ def compare(name: str, corrupt, images: list[np.ndarray]) -> dict:
     empty = np.zeros((0, 5))
 
     def ours(img, s, i):
-        return perturbations.apply(name, img, empty, s, seed=1000 * s + i)[0]
+        return pipeline.apply(name, img, empty, s, seed=1000 * s + i)[0]
 
     def theirs(img, s, i):
         return corrupt(img, corruption_name=name, severity=s)

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from augaudit import metrics, paths, perturbations, testsets
+from augaudit.perturbations import pipeline
 from augaudit.stages import score
 
 GT = (np.array([0]), np.array([[10, 10, 40, 40]], float))        # the object that counts
@@ -47,7 +48,7 @@ def test_hidden_fraction_counts_the_pixels_of_each_box():
     mask[:, :100] = True  # the left half is blacked out
     labels = np.array([[0, 0.5, 0.5, 1.0, 1.0], [0, 0.25, 0.5, 0.2, 0.2], [0, 0.75, 0.5, 0.2, 0.2],
                        [0, 0.5, 0.5, 0.2, 0.2]])
-    np.testing.assert_allclose(perturbations.hidden_fraction(mask, labels), [0.5, 1.0, 0.0, 0.5])
+    np.testing.assert_allclose(pipeline.hidden_fraction(mask, labels), [0.5, 1.0, 0.0, 0.5])
 
 
 @pytest.mark.parametrize("name", sorted(perturbations.OCCLUDERS))
@@ -58,9 +59,9 @@ def test_occluders_report_what_they_hide(name):
     image = np.full((96, 128, 3), 255, np.uint8)
     centres = rng.uniform(0.2, 0.8, (12, 2))
     labels = np.column_stack([np.zeros(12), centres, np.full((12, 2), 0.25)])
-    out, boxes = perturbations.apply(name, image, labels, 5, 7, details=True)
+    out, boxes = pipeline.apply(name, image, labels, 5, 7, details=True)
     black = out.max(axis=2) == 0
-    np.testing.assert_allclose(boxes[:, 7], perturbations.hidden_fraction(black, labels))
+    np.testing.assert_allclose(boxes[:, 7], pipeline.hidden_fraction(black, labels))
     assert boxes[:, 7].max() > 0  # something was hidden
     np.testing.assert_array_equal(boxes[:, :5], labels)  # the boxes themselves do not move
 
@@ -68,9 +69,9 @@ def test_occluders_report_what_they_hide(name):
 def test_a_box_pushed_mostly_out_of_the_frame_becomes_an_ignore_region():
     image = np.zeros((100, 100, 3), np.uint8)
     labels = np.array([[0, 0.3, 0.5, 0.2, 0.2], [1, 0.2, 0.5, 0.3, 0.2]])  # translate (seed 2): 50 % and 17 % left
-    _, boxes = perturbations.apply("translate", image, labels, 5, 2, details=True)
+    _, boxes = pipeline.apply("translate", image, labels, 5, 2, details=True)
     assert boxes[:, 5].tolist() == [0, 1] and boxes[:, 6].tolist() == [1, 0]
-    _, kept = perturbations.apply("translate", image, labels, 5, 2)
+    _, kept = pipeline.apply("translate", image, labels, 5, 2)
     np.testing.assert_allclose(kept, boxes[:1, :5])  # the YOLO labels hold only what counts
 
 

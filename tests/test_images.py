@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from augaudit import datasets, perturbations
+from augaudit import datasets
+from augaudit.perturbations import pipeline
 from augaudit.stages import check, score
 
 
@@ -40,7 +41,7 @@ def test_stages_see_the_displayed_image(rotated):
     assert check.check_image(rotated) == (20, 40)
     (cls, xyxy), = score.references([rotated])[0].values()
     np.testing.assert_allclose(xyxy, [[0, 0, 20, 10]])  # the white band, in displayed pixels
-    image, labels = perturbations.apply("hflip", datasets.read_image(rotated),
+    image, labels = pipeline.apply("hflip", datasets.read_image(rotated),
                                         datasets.read_labels(datasets.label_path(rotated)), 1, 0)
     assert image.shape == (40, 20, 3)
     np.testing.assert_allclose(labels, [[0, 0.5, 0.125, 1.0, 0.25]], atol=1e-6)

@@ -1,8 +1,10 @@
 """The perturbation catalogue: coverage, determinism, box geometry against independent maths,
 imagecorruptions' ladders, and the closed forms and samplers that stand in for its code."""
 
+import importlib
 import itertools
 import os
+from pathlib import Path
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
@@ -14,6 +16,9 @@ from scipy.ndimage import gaussian_filter
 
 from augaudit import gallery as gallery_mod
 from augaudit import perturbations as P
+from augaudit.perturbations import pipeline
+from augaudit.perturbations.kernels import _shared as shared
+from augaudit.perturbations.kernels import blur, colour, lighting, noise
 from augaudit.synthetic import make_image
 
 REQUIRED = {
@@ -90,12 +95,12 @@ def test_every_severity_is_uint8_deterministic_and_pure(name, scene):
     img_before, labels_before = img.copy(), labels.copy()
     p = P.CATALOGUE[name]
     for severity in range(1, len(p.ladder) + 1):
-        out, out_labels = P.apply(name, img, labels, severity, seed=3)
+        out, out_labels = pipeline.apply(name, img, labels, severity, seed=3)
         assert out.dtype == np.uint8 and out.shape == img.shape
         assert out_labels.ndim == 2 and out_labels.shape[1] == 5
-        again, again_labels = P.apply(name, img, labels, severity, seed=3)
+        again, again_labels = pipeline.apply(name, img, labels, severity, seed=3)
         assert again.tobytes() == out.tobytes() and np.array_equal(again_labels, out_labels)
-        others = {P.apply(name, img, labels, severity, seed=s)[0].tobytes() for s in (4, 5, 6)}
+        others = {pipeline.apply(name, img, labels, severity, seed=s)[0].tobytes() for s in (4, 5, 6)}
         seed_matters = others != {out.tobytes()}  # three seeds: channel_shuffle has only five outcomes
         assert seed_matters == p.stochastic, (name, severity)
         assert not np.array_equal(out, img), (name, severity)
@@ -104,17 +109,17 @@ def test_every_severity_is_uint8_deterministic_and_pure(name, scene):
 
 def test_yaml_style_ladder_override_matches_the_default(scene):
     img, labels = scene
-    default, _ = P.apply("motion_blur", img, labels, 1, seed=7)
-    override, _ = P.apply("motion_blur", img, labels, 1, seed=7, ladder=[[10, 3]])
+    default, _ = pipeline.apply("motion_blur", img, labels, 1, seed=7)
+    override, _ = pipeline.apply("motion_blur", img, labels, 1, seed=7, ladder=[[10, 3]])
     assert default.tobytes() == override.tobytes()
 
 
 def test_hflip_and_vflip_mirror_boxes_and_pixels(scene):
     img, labels = scene
-    out, boxes = P.apply("hflip", img, labels, 1, seed=0)
+    out, boxes = pipeline.apply("hflip", img, labels, 1, seed=0)
     assert np.array_equal(out, img[:, ::-1])
     assert np.allclose(boxes[:, 1], 1 - labels[:, 1]) and np.allclose(boxes[:, [0, 2, 3, 4]], labels[:, [0, 2, 3, 4]])
-    out, boxes = P.apply("vflip", img, labels, 1, seed=0)
+    out, boxes = pipeline.apply("vflip", img, labels, 1, seed=0)
     assert np.array_equal(out, img[::-1])
     assert np.allclose(boxes[:, 2], 1 - labels[:, 2]) and np.allclose(boxes[:, [0, 1, 3, 4]], labels[:, [0, 1, 3, 4]])
 
@@ -139,7 +144,7 @@ def test_rotate_moves_pixels_and_boxes_like_an_independent_rotation(degrees):
     img = np.zeros((size, size, 3), np.uint8)
     img[y1:y2, x1:x2] = 255
     label = np.array([[2, (x1 + x2) / 2 / size, (y1 + y2) / 2 / size, (x2 - x1) / size, (y2 - y1) / size]])
-    out, boxes = P.apply("rotate", img, label, 1, seed=0, ladder=[degrees])
+    out, boxes = pipeline.apply("rotate", img, label, 1, seed=0, ladder=[degrees])
     centre = np.array([size / 2, size / 2])
     enclosing = _corner_box(x1, y1, x2, y2, degrees, centre)
     ys, xs = np.nonzero(out[..., 0] > 127)
@@ -161,7 +166,7 @@ def _clip_rule(box: np.ndarray, shift: np.ndarray) -> np.ndarray | None:
     lo, hi = np.array([cx - w / 2, cy - h / 2]) + shift, np.array([cx + w / 2, cy + h / 2]) + shift
     clo, chi = np.clip(lo, 0, 1), np.clip(hi, 0, 1)
     visible = np.prod(np.maximum(chi - clo, 0)) / (w * h)
-    if visible < P.MIN_VISIBILITY:
+    if visible < pipeline.MIN_VISIBILITY:
         return None
     return np.r_[cls, (clo + chi) / 2, chi - clo]
 
@@ -179,7 +184,7 @@ def test_translate_drops_boxes_moved_out_of_the_frame_and_clips_the_rest():
     ])
     seen = set()
     for seed in range(12):
-        out, got = P.apply("translate", img, boxes, 5, seed=seed)
+        out, got = pipeline.apply("translate", img, boxes, 5, seed=seed)
         direction = min(((sx, sy) for sx in (-1, 1) for sy in (-1, 1)),
                         key=lambda d: _shift_error(img, out, d, round(t * size)))
         assert _shift_error(img, out, direction, round(t * size)) == 0
@@ -223,11 +228,12 @@ def _rect_scene() -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
 
 
 def _perturbed(name: str, severity: int, seed: int) -> tuple:
-    """P.apply on the rectangles, and the same draw again through a Compose that records the transform's
+    """pipeline.apply on the rectangles, and the same draw again through a Compose that records the transform's
     parameters and moves each rectangle's mask with the image (nearest interpolation)."""
     img, labels, masks = _rect_scene()
-    image, boxes = P.apply(name, img, labels, severity, seed=seed)
-    compose = A.Compose([P.CATALOGUE[name].build(P.ladder_value(name, severity))], save_applied_params=True, seed=seed)
+    image, boxes = pipeline.apply(name, img, labels, severity, seed=seed)
+    build = pipeline.BUILDERS[name]
+    compose = A.Compose([build(P.ladder_value(name, severity))], save_applied_params=True, seed=seed)
     out = compose(image=img, masks=masks)
     assert np.array_equal(out["image"], image)  # the same draw
     params = out["applied_transforms"][0][1] if out["applied_transforms"] else {}
@@ -263,7 +269,7 @@ def _expected_boxes(name: str, warp: np.ndarray, labels: np.ndarray, shape: tupl
             xy = corners[:, :2] / corners[:, 2:]
             lo, hi = xy.min(0), xy.max(0)
         clo, chi = np.clip(lo, 0, [w, h]), np.clip(hi, 0, [w, h])
-        if np.prod(chi - clo) >= P.MIN_VISIBILITY * np.prod(hi - lo):
+        if np.prod(chi - clo) >= pipeline.MIN_VISIBILITY * np.prod(hi - lo):
             kept.append([cls, *clo, *chi])
     return np.array(kept).reshape(-1, 5)
 
@@ -318,7 +324,7 @@ def test_geometric_boxes_enclose_the_warped_pixels(name):
                                   "contrast", "brightness", "fog", "pixel_dropout", "rotate", "coarse_dropout"])
 def test_effect_grows_with_severity(name, scene):
     img, labels = scene
-    effect = [np.abs(P.apply(name, img, labels, s, seed=5)[0].astype(int) - img).mean() for s in range(1, 6)]
+    effect = [np.abs(pipeline.apply(name, img, labels, s, seed=5)[0].astype(int) - img).mean() for s in range(1, 6)]
     assert all(b > a for a, b in itertools.pairwise(effect)), (name, effect)
 
 
@@ -375,7 +381,7 @@ def test_glass_shuffle_matches_the_reference_loop(c):
     img = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
     offsets = _glass_offsets(img.shape, c, seed=10 * c[1] + c[2])
     expected = _reference_glass_shuffle(img.copy(), c, offsets)
-    got = img.reshape(h * w, 3)[P._glass_sources(h, w, c[1], offsets)].reshape(img.shape)
+    got = img.reshape(h * w, 3)[blur._glass_sources(h, w, c[1], offsets)].reshape(img.shape)
     assert np.array_equal(got, expected)
 
 
@@ -385,7 +391,7 @@ def test_glass_blur_matches_the_reference_function(severity, scene):
     img = scene[0][:41, :53]  # odd sides
     offsets = _glass_offsets(img.shape, c, seed=severity)
     expected = _reference_glass_blur(img, c, offsets).astype(int)
-    got = P.glass_blur(img, c, _ReplayedOffsets(offsets))
+    got = blur.glass_blur(img, c, _ReplayedOffsets(offsets))
     diff = np.abs(got - expected)
     assert diff.max() <= 1 and diff.mean() < 0.05  # float32 against float64 at the two truncations
 
@@ -396,8 +402,8 @@ def test_sparse_motion_blur_matches_the_one_kernel_convolution(angle, scene):
     float rounding: a grey level apart in a few values at most."""
     img = scene[0]
     for radius, sigma in P.CATALOGUE["motion_blur"].ladder:
-        diff = np.abs(P._sparse_motion_blur(img, radius, sigma, angle).astype(int)
-                      - P._motion_blur(img, radius, sigma, angle))
+        diff = np.abs(shared._sparse_motion_blur(img, radius, sigma, angle).astype(int)
+                      - shared._motion_blur(img, radius, sigma, angle))
         assert diff.max() <= 1 and np.count_nonzero(diff) <= 5, (radius, angle, np.count_nonzero(diff))
 
 
@@ -405,7 +411,7 @@ def test_sparse_motion_blur_matches_the_one_kernel_convolution(angle, scene):
 def test_gaussian_noise_is_albumentations_gaussnoise(std, scene):
     transform = A.GaussNoise(std_range=(std, std), mean_range=(0, 0), p=1)
     transform.set_random_seed(5)
-    assert np.array_equal(P.gaussian_noise(scene[0], std, np.random.default_rng(5)),
+    assert np.array_equal(noise.gaussian_noise(scene[0], std, np.random.default_rng(5)),
                           transform(image=scene[0])["image"])
 
 
@@ -413,18 +419,18 @@ def test_corruptions_run_as_the_seeded_compose_would(scene):
     """apply() calls a Corruption directly, skipping Compose: same draws, same bytes."""
     img = scene[0]
     for name, p in P.CATALOGUE.items():
-        transform = p.build(p.ladder[-1])
-        if isinstance(transform, P.Corruption):
+        transform = pipeline.BUILDERS[p.name](p.ladder[-1])
+        if isinstance(transform, shared.Corruption):
             compose = A.Compose([transform])
             compose.set_random_seed(11)
-            assert np.array_equal(P.apply(name, img, np.zeros((0, 5)), len(p.ladder), seed=11)[0],
+            assert np.array_equal(pipeline.apply(name, img, np.zeros((0, 5)), len(p.ladder), seed=11)[0],
                                   compose(image=img)["image"]), name
 
 
 def test_shot_noise_sampler_is_poisson():
     c, level = 12, 64  # rate ~3: counts of c or more (clipped to white) are negligible
     img = np.full((300, 300, 3), level, np.uint8)
-    out = P.shot_noise(img, c, np.random.default_rng(0))
+    out = noise.shot_noise(img, c, np.random.default_rng(0))
     counts = np.round(out.astype(float) * c / 255).astype(int)  # undo k * 255 / c, truncated
     lam = level * c / 255
     freq = np.bincount(counts.ravel(), minlength=c)[:c] / counts.size
@@ -436,7 +442,7 @@ def test_shot_noise_sampler_is_poisson():
 
 def test_impulse_noise_hits_channel_values_independently():
     amount = 0.27
-    out = P.impulse_noise(np.full((200, 200, 3), 128, np.uint8), amount, np.random.default_rng(0))
+    out = noise.impulse_noise(np.full((200, 200, 3), 128, np.uint8), amount, np.random.default_rng(0))
     assert abs((out == 255).mean() - amount / 2) < 0.005 and abs((out == 0).mean() - amount / 2) < 0.005
     assert abs((out != 128).all(axis=2).mean() - amount ** 3) < 0.005  # per value, not per pixel
 
@@ -456,7 +462,7 @@ def test_value_shift_matches_the_hsv_round_trip(c, scene):
     def edit(hsv):
         hsv[..., 2] = np.clip(hsv[..., 2] + c, 0, 1)
 
-    fn = P.brightness if c > 0 else P.darken
+    fn = lighting.brightness if c > 0 else lighting.darken
     ours = fn(img, abs(c), None).astype(float)
     assert np.abs(ours - _hsv_round_trip(img, edit)).max() <= 1.01
 
@@ -469,7 +475,7 @@ def test_saturate_matches_the_hsv_round_trip(c, scene):
     def edit(hsv):
         hsv[..., 1] = np.clip(hsv[..., 1] * c[0] + c[1], 0, 1)
 
-    assert np.abs(P.saturate(img, c, None).astype(float) - _hsv_round_trip(img, edit)).max() <= 1.01
+    assert np.abs(colour.saturate(img, c, None).astype(float) - _hsv_round_trip(img, edit)).max() <= 1.01
 
 
 def test_gallery_grid_size(scene):
@@ -491,7 +497,7 @@ def test_every_perturbation_takes_elongated_images(shape, scene):
     labels = np.array([[0, 0.5, 0.5, 0.2, 0.2]])
     for name, p in sorted(P.CATALOGUE.items()):
         for severity in range(1, len(p.ladder) + 1):
-            out, _ = P.apply(name, img, labels, severity, seed=1)
+            out, _ = pipeline.apply(name, img, labels, severity, seed=1)
             assert out.shape == img.shape and out.dtype == np.uint8, (name, severity)
             assert not np.array_equal(out, img), (name, severity)
 
@@ -501,7 +507,7 @@ def test_random_erasing_erases_its_fraction_at_any_aspect(shape):
     img = np.full((*shape, 3), 128, np.uint8)
     labels = np.zeros((0, 5))
     for severity, fraction in enumerate(P.CATALOGUE["random_erasing"].ladder, 1):
-        out, _ = P.apply("random_erasing", img, labels, severity, seed=2)
+        out, _ = pipeline.apply("random_erasing", img, labels, severity, seed=2)
         erased = (out == 0).all(axis=2).mean()
         assert erased == pytest.approx(fraction, rel=0.1, abs=2 / img[..., 0].size), (shape, severity)
 
@@ -513,7 +519,8 @@ def test_random_erasing_matches_albumentations_where_its_range_fits(scene):
     for severity, fraction in enumerate(P.CATALOGUE["random_erasing"].ladder, 1):
         ref = A.Compose([A.Erasing(scale=(fraction, fraction), ratio=(0.5, 2.0), fill=0, p=1)])
         ref.set_random_seed(7)
-        assert np.array_equal(P.apply("random_erasing", img, labels, severity, seed=7)[0], ref(image=img)["image"])
+        ours = pipeline.apply("random_erasing", img, labels, severity, seed=7)[0]
+        assert np.array_equal(ours, ref(image=img)["image"])
 
 
 def test_every_catalogue_level_is_in_its_own_domain_and_neighbours_outside_are_not():
@@ -522,11 +529,36 @@ def test_every_catalogue_level_is_in_its_own_domain_and_neighbours_outside_are_n
     for name, p in P.CATALOGUE.items():
         for level in p.ladder:
             assert p.ladder_problem(level) is None, (name, level)
-        lo, hi = p.domain
         first = p.ladder[0]
+        lo, hi = p.bounds(1 if isinstance(first, tuple) and isinstance(first[0], str) else 0)
         for bad in (lo - 1, hi + 1, float("nan"), float("inf"), True):
             value = [bad, *first[1:]] if isinstance(first, tuple) and not isinstance(first[0], str) else bad
             if isinstance(first, tuple) and isinstance(first[0], str):
                 value = [first[0], bad, *first[2:]]
             assert p.ladder_problem(value) is not None, (name, value)
         assert p.ladder_problem([first, first]) is not None  # a level of levels
+
+
+def test_schema_factors_catalogue_and_kernels_agree():
+    """The params schema's factor enums are the catalogue's FACTORS, every entry's factor is one of them,
+    and each factor's kernel module builds exactly that factor's perturbations."""
+    import yaml
+
+    schema = yaml.safe_load((Path(P.__file__).parents[1] / "schemas" / "params.schema.yaml").read_text())
+
+    def enums(node):
+        if isinstance(node, dict):
+            if "blur" in node.get("enum", []):
+                yield node["enum"]
+            for v in node.values():
+                yield from enums(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from enums(v)
+
+    found = list(enums(schema))
+    assert len(found) >= 2 and all(e == list(P.FACTORS) for e in found), found
+    for factor in P.FACTORS:
+        module = importlib.import_module(f"augaudit.perturbations.kernels.{factor}")
+        assert set(module.BUILDERS) == {n for n, p in P.CATALOGUE.items() if p.factor == factor}, factor
+    assert set(pipeline.BUILDERS) == set(P.CATALOGUE)

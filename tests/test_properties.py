@@ -175,6 +175,7 @@ def test_any_ladder_level_is_in_its_domain_or_refused_naming_the_key(tmp_path_fa
     """A user ladder of any perturbation: either a level the catalogue's domain admits (finite, within
     bounds, whole where it counts), which then perturbs an image, or a one-line error naming the key."""
     from augaudit import perturbations
+    from augaudit.perturbations import pipeline
 
     params = copy.deepcopy(default_params())
     params["perturbations"] = {name: {"severities": [1], "ladder": [level]}}
@@ -186,7 +187,7 @@ def test_any_ladder_level_is_in_its_domain_or_refused_naming_the_key(tmp_path_fa
     spec = perturbations.CATALOGUE[name]
     assert spec.ladder_problem(level) is None
     rgb = np.full((32, 32, 3), 128, np.uint8)
-    out, boxes = perturbations.apply(name, rgb, np.zeros((0, 5)), 1, 0, [level])
+    out, boxes = pipeline.apply(name, rgb, np.zeros((0, 5)), 1, 0, [level])
     assert out.dtype == np.uint8 and out.ndim == 3 and len(boxes) == 0
 
 

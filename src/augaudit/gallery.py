@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from augaudit import perturbations
+from augaudit.perturbations import pipeline
 from augaudit.synthetic import make_image
 
 LABEL_WIDTH = 132  # the column of row names
@@ -67,7 +68,7 @@ def gallery(image_rgb: np.ndarray, labels, names: list[str] | None = None,
             if s > len(perturbations.CATALOGUE[name].ladder):
                 canvas[top:top + h, left:left + w] = EMPTY
                 continue
-            img, boxes = perturbations.apply(name, image_rgb, labels, s, seed)
+            img, boxes = pipeline.apply(name, image_rgb, labels, s, seed)
             canvas[top:top + h, left:left + w] = _draw_boxes(img, boxes)
     return canvas
 

@@ -53,11 +53,11 @@ class TestImage:
         if self.kept is not None:
             image = datasets.read_image(self.kept)
         else:
-            from augaudit import perturbations  # the kernels: only where pixels are made
+            from augaudit.perturbations import pipeline  # the kernels: only where pixels are made
 
             clean = datasets.read_image(self.source)
             labels = datasets.read_labels(datasets.label_path(self.source))
-            image, _ = perturbations.apply(self.perturbation, clean, labels, self.severity, self.seed, self.ladder)
+            image, _ = pipeline.apply(self.perturbation, clean, labels, self.severity, self.seed, self.ladder)
         if pixels_sha256(image) != self.sha256:
             how = f"the kept {self.kept}" if self.kept is not None else f"regenerated from {self.source}"
             raise datasets.DatasetError(

@@ -23,6 +23,7 @@ import cv2
 from augaudit import THREADS, datasets, perturbations, progress, provenance, stageparams, testsets
 from augaudit.files import atomic_dir, sha256_bytes, sha256_file, write_json, write_text
 from augaudit.paths import BOX_COLUMNS, CLEAN, PERTURBED
+from augaudit.perturbations import pipeline
 
 CHUNK = 16  # images per task sent to a worker
 
@@ -32,7 +33,7 @@ def _one(job: tuple) -> tuple[dict, list[list]]:
     its boxes.csv rows (every object still visible: clean index, in frame, hidden fraction)."""
     name, severity, ladder, seed, image, source, keep, out = job
     labels = datasets.read_labels(datasets.label_path(image))
-    rgb, boxes = perturbations.apply(name, datasets.read_image(image), labels, severity, seed, ladder, details=True)
+    rgb, boxes = pipeline.apply(name, datasets.read_image(image), labels, severity, seed, ladder, details=True)
     png_sha256 = ""
     if keep:
         moved = boxes[boxes[:, 6] == 1, :5]  # the YOLO labels: what is still in the frame
@@ -82,7 +83,7 @@ def run(params: dict, name: str, workers: int | None = None) -> Path:
         for severity in sorted(spec["severities"]):
             for kind in ("images", "labels"):
                 (tmp / str(severity) / kind).mkdir(parents=True)
-            jobs += [(name, severity, ladder, perturbations.image_seed(params["seed"], name, severity, im.stem), im,
+            jobs += [(name, severity, ladder, pipeline.image_seed(params["seed"], name, severity, im.stem), im,
                       source, i < kept, tmp / str(severity)) for i, im in enumerate(images)]
         results = _map(jobs, workers or THREADS, f"perturb {name}")
         header = list(results[0][0])

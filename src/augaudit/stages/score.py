@@ -10,6 +10,7 @@ import pandas as pd
 
 from augaudit import datasets, metrics, paths, perturbations, progress, provenance, risk, stageparams, testsets
 from augaudit.files import atomic_dir, write_json, write_parquet
+from augaudit.perturbations import pipeline
 
 
 def tests(params: dict) -> list[tuple[str, int]]:
@@ -76,7 +77,7 @@ def _predicted_references(params: dict, clean_refs: dict, sizes: dict, name: str
         w, h = sizes[image_id]
         rgb = datasets.read_image(next(clean_images.glob(f"{image_id}.*")))
         labels = np.column_stack([cls, metrics.to_yolo(xyxy, w, h)]) if len(cls) else np.zeros((0, 5))
-        _, moved[image_id] = perturbations.apply(name, rgb, labels, severity, perturbations.image_seed(
+        _, moved[image_id] = pipeline.apply(name, rgb, labels, severity, pipeline.image_seed(
             params["seed"], name, severity, image_id), ladder, details=True)
     return _split(moved, sizes, params["score"]["ignore_hidden"])
 
