@@ -26,7 +26,7 @@
    factor — for each analysis: paired or unpaired seeds, each arm's seed variance or one pooled over
    both (Student), with or without empirical-Bayes variance moderation, degrees of freedom from every
    mean square or from the seed terms alone (Hillis); `--analyses` limits the simulation to some of
-   them. The shipped analysis (paired by seed, unmoderated, every mean square: compare.audit on two
+   them. The shipped analysis (paired by seed, unmoderated, every mean square: audit.audit on two
    trained arms with equal replicate counts) is marked; every analysis is calibrated at 2, 3 and 4 seeds.
 
 Run from the repository root (about 25 minutes on 2 cores the first time, 9 more for the analysis;
@@ -51,16 +51,16 @@ import pandas as pd
 import yaml
 from scipy import stats
 
+from augaudit import audit as audit_lib
 from augaudit import perturbations, risk
-from augaudit.stages import compare
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "out" / "aa"
 PROJECT_FILES = ["Snakefile", "workflow", "scripts", "src", "models"]
 NOISE_STRONG = {"targets": ["noise"], "albumentations": [{"transform": "GaussNoise", "p": 0.8,
                                                            "std_range": [0.05, 0.4]}]}
-SHIPPED = "paired (shipped)"  # what compare.audit does with paired arms: per-replicate differences, one seed term
-ANALYSES = {  # (paired, moderated, pooled, seed df): every analysis measured; the shipped one is compare.audit's
+SHIPPED = "paired (shipped)"  # what audit.audit does with paired arms: per-replicate differences, one seed term
+ANALYSES = {  # (paired, moderated, pooled, seed df): every analysis measured; the shipped one is audit.audit's
     SHIPPED: (True, False, False, False), "unpaired (Welch)": (False, False, False, False),
     "unpaired, df from the seed terms (Hillis)": (False, False, False, True),
     "unpaired, pooled seed variance (Student)": (False, False, True, False),
@@ -120,10 +120,10 @@ def clean_of(tests: dict, replicates: list[str]) -> dict:
 
 def audit(params: dict, a: pd.DataFrame, b: pd.DataFrame, clean: tuple[dict, dict], recipe: str,
           paired: bool = True) -> dict:
-    """compare.audit on two arms: `a` (recipe `recipe`) against `b`, seeds paired or not."""
+    """augaudit.audit.audit on two arms: `a` (recipe `recipe`) against `b`, seeds paired or not."""
     p = {**params, "variants": {"b": {"init": "models/yolov8n.yaml", "recipe": "none"},
                                 "a": {"init": "models/yolov8n.yaml", "recipe": recipe, "baseline": "b"}}}
-    return compare.audit(p, {"a": a, "b": b}, {"a": clean[0], "b": clean[1]}, paired=None if paired else False)
+    return audit_lib.audit(p, {"a": a, "b": b}, {"a": clean[0], "b": clean[1]}, paired=None if paired else False)
 
 
 def show_audit(title: str, result: dict, seeds: str = "paired in training") -> None:
@@ -214,7 +214,7 @@ def statistics(params: dict, arms: list[tuple[str, pd.DataFrame, list[str]]], ba
 # ------------------------------------------------------------------ simulation with the audit's rows
 
 class Structure:
-    """The default's hypotheses, built as compare builds them: factor rows aggregate their perturbations'
+    """The default's hypotheses, built as the audit builds them: factor rows aggregate their perturbations'
     tests (weighted by severities), perturbations alone in their factor repeat the factor's row."""
 
     def __init__(self, params: dict, names: list[str], targets: list[str]):
@@ -231,7 +231,7 @@ class Structure:
                 w = np.zeros(len(names))
                 w[j] = 1.0
                 self.rows.append((p, "secondary", w))
-        self.weights = compare._weights([r[1] for r in self.rows], 0.8)
+        self.weights = audit_lib._weights([r[1] for r in self.rows], 0.8)
         self.primary = [i for i, r in enumerate(self.rows) if r[1] == "primary"]
 
     def test(self, a: np.ndarray, b: np.ndarray, analysis: tuple[bool, bool, bool]) -> tuple[np.ndarray, np.ndarray]:

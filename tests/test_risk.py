@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from augaudit import risk
-from augaudit.stages import compare
+from augaudit import audit, risk
 
 from conftest import default_params
 
@@ -133,7 +132,7 @@ def _audit_params(prescribed: list[str] | None = None) -> dict:
 def _audit(tables: dict, map50: dict, prescribed: list[str] | None = None) -> dict:
     params = _audit_params(prescribed)
     clean = {v: _clean(m, tables[v]["replicate"].nunique()) for v, m in map50.items()}
-    return compare.audit(params, tables, clean)
+    return audit.audit(params, tables, clean)
 
 
 def test_a_variant_worse_on_clean_and_equal_under_perturbation_is_never_helped():
@@ -174,7 +173,7 @@ def test_a_prescription_is_validated_only_where_the_audit_says_helped():
     baseline = _per_image([1.0] * n, [0.2 if i < 40 else 1.0 for i in range(n)])
     variant = _per_image([1.0] * n, [0.2 if i < 5 else 1.0 for i in range(n)])
     ok = _audit({"baseline": baseline, "mixed": variant}, {"baseline": 0.80, "mixed": 0.79}, ["blur", "weather"])
-    held_out = compare.validation_half(default_params(), [f"im{i:03d}" for i in range(n)])
+    held_out = audit.validation_half(default_params(), [f"im{i:03d}" for i in range(n)])
     assert 35 < len(held_out) < 65
     assert ok["variants"]["mixed"]["n_images"] == len(held_out)
     blur, weather = ok["variants"]["mixed"]["prescription"]
@@ -214,14 +213,14 @@ def test_a_warm_started_prescription_is_validated_against_its_control_not_the_ex
                                           "prescribed_for": "baseline", "prescribed": ["blur"]}}
     clean = {v: _clean(0.8) for v in params["variants"]}
     tables = {"baseline": before, "baseline_ft": tuned, "baseline_rx": tuned}
-    info = compare.audit(params, tables, clean)["variants"]["baseline_rx"]
+    info = audit.audit(params, tables, clean)["variants"]["baseline_rx"]
     assert (info["prescribed_for"], info["control"]) == ("baseline", "baseline_ft")
     (blur,) = info["prescription"]
     assert blur["difference"] == 0 and blur["verdict"] == "not assessable" and not blur["validated"]
     alone = blur["training_alone"]
     assert alone["difference"] < -25 and alone["high"] < 0 and alone["verdict"] == "helped"
     params["variants"]["baseline_rx"] = {**warm, "recipe": "mixed", "baseline": "baseline", "prescribed": ["blur"]}
-    without = compare.audit(params, tables, clean)["variants"]["baseline_rx"]  # no control: the confounded answer
+    without = audit.audit(params, tables, clean)["variants"]["baseline_rx"]  # no control: the confounded answer
     assert without["control"] is None and without["prescription"][0]["validated"]
     assert "training_alone" not in without["prescription"][0]
 
@@ -262,7 +261,7 @@ def test_fixed_checkpoints_keep_the_image_only_comparison_labelled_as_such():
                           "b": {"init": "b.pt", "recipe": "mixed", "baseline": "a", "evaluate_only": True}}
     tables = {"a": _per_image([1.0] * n, [0.2 if i < 40 else 1.0 for i in range(n)], replicates=1),
               "b": _per_image([1.0] * n, [0.2 if i < 5 else 1.0 for i in range(n)], replicates=1)}
-    result = compare.audit(params, tables, {v: _clean(0.8, 1) for v in ("a", "b")})
+    result = audit.audit(params, tables, {v: _clean(0.8, 1) for v in ("a", "b")})
     assert result["variants"]["b"]["assessable"] and "fixed models" in result["variants"]["b"]["note"]
     assert {r["verdict"] for r in result["rows"]} == {"helped"}
 
@@ -516,7 +515,7 @@ def test_the_audit_pairs_seeds_when_both_arms_are_trained_alike_and_welch_otherw
     assert row["paired"] and paired["variants"]["mixed"]["paired_seeds"]
     assert row["difference"] == pytest.approx(-8.0) and row["verdict"].startswith("helped"), row
     assert "seeds paired" in paired["variants"]["mixed"]["note"]
-    unpaired = compare.audit(_audit_params(), {"baseline": arm([0, 0, 0]), "mixed": arm([7, 8, 9])},
+    unpaired = audit.audit(_audit_params(), {"baseline": arm([0, 0, 0]), "mixed": arm([7, 8, 9])},
                              {v: _clean(0.8, 3) for v in ("baseline", "mixed")}, paired=False)
     row = next(r for r in unpaired["rows"] if r["level"] == "factor" and r["name"] == "blur")
     assert not row["paired"] and row["verdict"] == "no effect" and row["p_value"] > 0.05, row

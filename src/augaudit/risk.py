@@ -13,7 +13,7 @@ Definitions (docs/risk.md has worked examples and the references):
   estimated: the estimate supports no verdict (`Estimate.assessable`);
 - the audit compares a variant with its baseline on the images both can break (clean F1 >=
   break_drop in every replicate of both), paired by image and, when both arms are trained with
-  equal replicate counts, by seed (compare.audit; Welch otherwise); it controls each variant's
+  equal replicate counts, by seed (augaudit.audit; Welch otherwise); it controls each variant's
   verdicts over its distinct hypotheses, the recipe's targets first (weighted Holm, or weighted
   Benjamini-Hochberg), and weighs the accuracy cost by the clean mAP50 change's interval.
 """
