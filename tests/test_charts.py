@@ -62,3 +62,25 @@ def test_risk_by_factor_and_audit_heatmap_fit(frames):
     assert _width(_svg(charts.risk_by_factor(factors))) < 1600
     svg = _svg(charts.audit_heatmap(audit))
     assert _width(svg) < 1600 and all(f">{p}<" in svg for p in PERTURBATIONS)
+
+
+def test_the_report_page_comes_from_its_template_with_values_escaped():
+    """report.page_html: the spec embedded as JSON that cannot close its <script> early, the vega-embed
+    bundle inlined (no CDN), every value that is not already HTML escaped."""
+    from markupsafe import Markup
+
+    from augaudit.stages import report
+
+    spec = {"$schema": "https://vega.github.io/schema/vega-lite/v6.json", "data": {"values": [{"x": "</script>"}]},
+            "mark": "point", "encoding": {"x": {"field": "x", "type": "nominal"}}}
+    page = report.page_html(spec, {
+        "findings": [Markup("<b>mixed</b> &lt;ok&gt;")], "break_drop": 0.5, "confidence": "95%",
+        "multiplicity": "holm", "tables": [("<i>title</i>", Markup("<table class=table></table>"))],
+        "gallery": [{"variant": "v<1>", "factor": "blur",
+                     "images": [{"alt": 'a"b', "src": "data:image/png;base64,AA"}]}],
+        "test_sets": "data:image/png;base64,AA"})
+    assert "<body>\n<h1>augaudit report</h1>" in page and page.endswith("</body>\n</html>")
+    assert "<b>mixed</b> &lt;ok&gt;" in page and "<table class=table>" in page
+    assert "&lt;i&gt;title&lt;/i&gt;" in page and "v&lt;1&gt; — blur" in page and 'alt="a&#34;b"' in page
+    assert '"x": "<\\/script>"' in page and "vegaEmbed('#vis', spec, embedOpt)" in page
+    assert "cdn.jsdelivr" not in page and len(page) > 500_000  # the bundle is inline

@@ -477,3 +477,8 @@ def test_a_prescription_plans_only_the_new_variants_and_the_summary(tmp_path):
     assert set(json.loads(run(["dvc", "status", "--json"], project).stdout)) == want
     run(["dvc", "repro", "--single-item", "-q", "scope"], project)
     assert set(json.loads(run(["dvc", "status", "--json"], project).stdout)) == want - {"scope"}
+
+
+def test_a_stage_depends_on_the_templates_its_modules_render():
+    assert "src/augaudit/templates/report.html.j2" in graph.code_files("report", ROOT)
+    assert not any(f.endswith(".j2") for f in graph.code_files("compare", ROOT))

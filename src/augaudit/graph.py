@@ -1,5 +1,6 @@
 """Each stage's code, computed from the imports: its entry script, its stage module and every augaudit
-module that imports, directly or not (lazy imports included). Snakemake's rules take their code inputs
+module that imports, directly or not (lazy imports included), and the templates (src/augaudit/templates/
+*.j2) a module names. Snakemake's rules take their code inputs
 from here at parse time; dvc.yaml lists the same files, written by `make dvc.yaml` (augaudit.dvcfile;
 tests/test_graph.py fails when it is out of date). Only the source's syntax trees are read: nothing is
 imported, so planning stays fast.
@@ -38,6 +39,9 @@ def imports(package: Path, path: Path) -> frozenset[Path]:
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.endswith(".j2"):
+            if (template := package / "templates" / node.value).is_file():  # a template it renders by name
+                found.add(template)
         for name in names:
             parts = name.split(".")
             found |= {f for i in range(1, len(parts) + 1) if (f := _module_file(package, ".".join(parts[:i])))}
@@ -54,5 +58,5 @@ def code_files(stage: str, root: str | Path = ".") -> list[str]:
         path = todo.pop()
         if path not in seen:
             seen.add(path)
-            todo += imports(package, path)
+            todo += imports(package, path) if path.suffix == ".py" else []
     return [f"scripts/{stage}.py", *sorted(p.relative_to(root).as_posix() for p in seen)]

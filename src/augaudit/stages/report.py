@@ -16,20 +16,16 @@ from pathlib import Path
 
 import altair as alt
 import cv2
+import jinja2
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from augaudit import charts, datasets, failures, paths, perturbations, provenance, stageparams, testsets
 from augaudit.files import atomic_dir, write_text
 
 FAILURES_PER_FACTOR = 2
-STYLE = """<style>
-body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
-table.table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 13px; }
-table.table th, table.table td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; }
-ul.findings li { margin: 0.4em 0; }
-.gallery img { margin: 4px; border: 1px solid #ccc; }
-</style>"""
+TEMPLATE = "report.html.j2"  # in src/augaudit/templates/ (Jinja2, autoescaped)
 
 
 # ---------------------------------------------------------------- numbers for people
@@ -276,18 +272,17 @@ def curve_frames(summary: pd.DataFrame, metrics: dict, params: dict) -> tuple[pd
     return pd.DataFrame(curves), pd.DataFrame(points, columns=["variant", "panel", "factor", "zone", "x"])
 
 
-def _failure_gallery(params: dict) -> str:
-    """HTML for the worst images per variant and factor (PNG data URIs, so the page stays one file)."""
+def _failure_gallery(params: dict) -> list[dict]:
+    """The worst images per variant and factor, as PNG data URIs (so the page stays one file)."""
     per_image = pd.concat([pd.read_parquet(paths.score_dir(v) / "per_image.parquet") for v in params["variants"]])
     rows = failures.worst(per_image, FAILURES_PER_FACTOR)
-    parts = []
+    panels = []
     for (variant, factor), group in rows.groupby(["variant", "factor"], sort=True):
-        imgs = []
-        for row in group.itertuples(index=False):
-            pair = failures.pair(row, params["dataset"]["eval_split"], params["score"]["conf"])
-            imgs.append(_png_tag(pair, f"{row.test} {row.image_id} {row.replicate}"))
-        parts.append(f"<h3>{html.escape(variant)} — {html.escape(factor)}</h3><div class=gallery>{''.join(imgs)}</div>")
-    return "".join(parts) or "<p>No image lost F1 under any test.</p>"
+        images = [{"alt": f"{row.test} {row.image_id} {row.replicate}",
+                   "src": _png_uri(failures.pair(row, params["dataset"]["eval_split"], params["score"]["conf"]))}
+                  for row in group.itertuples(index=False)]
+        panels.append({"variant": variant, "factor": factor, "images": images})
+    return panels
 
 
 def _test_sets_sheet(params: dict) -> np.ndarray:
@@ -310,9 +305,8 @@ def _test_sets_sheet(params: dict) -> np.ndarray:
     return np.vstack([np.hstack([r, np.full((r.shape[0], width - r.shape[1], 3), 255, np.uint8)]) for r in rows])
 
 
-def _png_tag(image: np.ndarray, alt: str) -> str:
-    png = cv2.imencode(".png", image)[1]
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png.tobytes()).decode()}">'
+def _png_uri(image: np.ndarray) -> str:
+    return f"data:image/png;base64,{base64.b64encode(cv2.imencode('.png', image)[1].tobytes()).decode()}"
 
 
 def _factor_frame(metrics: dict) -> pd.DataFrame:
@@ -323,6 +317,23 @@ def _factor_frame(metrics: dict) -> pd.DataFrame:
 def _chart_metrics(metrics: dict) -> pd.DataFrame:
     return pd.DataFrame([{"variant": v, "map50_clean": m["map50_clean"], "risk": m["risk"]["risk"],
                           "mP_tested": m["mP_tested"], "rP_tested": m["rP_tested"]} for v, m in metrics.items()])
+
+
+def page_html(spec: dict, context: dict) -> str:
+    """The page from its template: the charts' Vega-Lite spec embedded with the vega-embed bundle inlined
+    (vl-convert's, as Altair's inline HTML does: no CDN), every other value autoescaped."""
+    from altair.utils._importers import import_vl_convert, vl_version_for_vl_convert
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("augaudit", "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined)
+
+    def script_json(obj: object) -> Markup:  # JSON inside <script>: no "</" may end the element early
+        return Markup(json.dumps(obj).replace("</", "<\\/"))
+
+    bundle = import_vl_convert().javascript_bundle(vl_version=vl_version_for_vl_convert())
+    return env.get_template(TEMPLATE).render(
+        spec=script_json(spec), embed_options=script_json({"renderer": "svg", "actions": False, "mode": "vega-lite"}),
+        vegaembed_script=Markup(bundle), vegalite_version=alt.VEGALITE_VERSION, **context)
 
 
 def run(params: dict, replicates: dict[str, list[str]]) -> Path:
@@ -341,7 +352,6 @@ def run(params: dict, replicates: dict[str, list[str]]) -> Path:
         figures["audit"] = charts.audit_heatmap(pd.DataFrame(audit["rows"]))
     figures["slices"] = charts.slices(pd.read_csv(paths.SUMMARY / "slices.csv"))
     page = alt.vconcat(*figures.values()).resolve_scale(color="independent")
-    doc = page.to_html(inline=True, embed_options={"renderer": "svg", "actions": False})
     tables = [("Variants", _metrics_frame(metrics))]
     if audit["variants"]:
         tables.append(("Augmentation audit (per variant)", _audit_variants_frame(audit)))
@@ -354,25 +364,12 @@ def run(params: dict, replicates: dict[str, list[str]]) -> Path:
     tables.append(("Breaking points (in each ladder's own unit; 95 % interval over images and seeds)",
                    _breaking_frame(metrics)))
     tables.append(("Provenance", _provenance_frame(replicates)))
-    body = "".join(f"<h2>{html.escape(title)}</h2>{_table(frame)}" for title, frame in tables)
-    body += "<h2>Failure gallery</h2><p>Per variant and factor, the images whose F1 dropped most: clean (left) " \
-            "and perturbed (right); reference boxes green, detections counted in the F1 red.</p>" \
-            + _failure_gallery(params)
-    body += "<h2>Test sets of this run</h2><p>One test image in every perturbed set, as stored in data/perturbed." \
-            f"</p><div class=gallery>{_png_tag(_test_sets_sheet(params), 'test sets')}</div>"
-    confidence = params["compare"]["confidence"]
-    head = STYLE + "<h1>augaudit report</h1><h2>Findings</h2><ul class=findings>" \
-        + "".join(f"<li>{line}</li>" for line in findings(metrics, audit)) + "</ul>" \
-        + f"<p>Risk = percent of images whose F1 dropped by at least {params['score']['break_drop']} under a " \
-          f"test. Intervals are {confidence:.0%}, covering the test images and, where a variant has two or more " \
-          "replicates, the training seeds; audit verdicts are controlled over each variant's distinct hypotheses, " \
-          f"its recipe's targets first (weighted {audit['method']['multiplicity']}); a variant with one replicate " \
-          "gets no verdict. Method: docs/risk.md.</p>"
-    # The inlined Vega bundle itself contains "<body>" strings: the page's own tags are the last ones.
-    before, tag, after = doc.rpartition("<body>")
-    doc = before + tag + head + after
-    before, tag, after = doc.rpartition("</body>")
-    doc = before + body + tag + after
+    doc = page_html(page.to_dict(), {
+        "findings": [Markup(line) for line in findings(metrics, audit)],  # built with every value escaped
+        "break_drop": params["score"]["break_drop"], "confidence": f"{params['compare']['confidence']:.0%}",
+        "multiplicity": audit["method"]["multiplicity"],
+        "tables": [(title, Markup(_table(frame))) for title, frame in tables],  # pandas escapes the cells
+        "gallery": _failure_gallery(params), "test_sets": _png_uri(_test_sets_sheet(params))})
     with atomic_dir(paths.REPORT) as tmp:
         write_text(tmp / "index.html", doc)
         (tmp / "figures").mkdir()
