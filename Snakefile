@@ -33,5 +33,5 @@ include: "workflow/rules/report.smk"
 
 rule all:
     input:
-        "results/report",
-        "results/scope",  # dvc.yaml's train trigger, made here too for a hand-over to DVC
+        str(paths.REPORT),
+        str(paths.SCOPE),  # dvc.yaml's train trigger, made here too for a hand-over to DVC

@@ -1,4 +1,6 @@
-"""Load params.yaml, validate it against the JSON schema, and cut out each stage's own keys.
+"""Load params.yaml strictly (augaudit.yamlfile) and validate it against the JSON schema and the checks a
+schema cannot express (ladders, recipes, checkpoints); each stage's own keys are cut out by
+augaudit.stageparams.
 
 Errors are one line naming the file, the line and the key path, so a typo is found at once by
 Snakemake (which validates at parse time) and by every entry point (which validate before work).

@@ -1,4 +1,4 @@
-"""Every path of the data contract, in one place: stages, engines' rule files and tests read them here.
+"""Every path of the data contract, in one place: stages, the Snakefile's rules and tests read them here.
 
 A test is `clean` or a (perturbation, severity) pair. A variant is trained as replicates `r0`,
 `r1`, ... (one per training seed). Layout:

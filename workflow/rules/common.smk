@@ -17,4 +17,4 @@ wildcard_constraints:
 
 def models(variant):
     """Every replicate's weights of a variant."""
-    return [f"results/models/{variant}/{r}/best.pt" for r in replicate_names(config, variant)]
+    return [str(paths.model_dir(variant, r) / "best.pt") for r in replicate_names(config, variant)]

@@ -6,7 +6,7 @@ rule prepare:
             [] if config["dataset"]["source"] == "synthetic" else [str(Path(config["dataset"]["source"]).parent)]
         ),
     output:
-        directory("data/clean"),
+        directory(str(paths.CLEAN)),
     log:
         "logs/prepare.log",
     benchmark:
@@ -20,9 +20,9 @@ rule prepare:
 rule check:
     input:
         code=code_files("check"),
-        data="data/clean",
+        data=str(paths.CLEAN),
     output:
-        "results/check/data_check.json",
+        str(paths.CHECK / "data_check.json"),
     log:
         "logs/check.log",
     benchmark:

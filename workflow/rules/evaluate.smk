@@ -5,7 +5,7 @@ rule predict:
         data=lambda wc: str(paths.test_dir(wc.perturbation)),
         clean=str(paths.CLEAN),  # a perturbed image perturb did not keep is regenerated from it
     output:
-        directory("results/predictions/{variant}/{perturbation}"),
+        directory(str(paths.prediction_dir("{variant}", "{perturbation}"))),
     log:
         "logs/predict/{variant}/{perturbation}.log",
     benchmark:
@@ -19,11 +19,13 @@ rule predict:
 rule score:
     input:
         code=code_files("score"),
-        predictions=expand("results/predictions/{{variant}}/{perturbation}", perturbation=["clean", *PERTURBATIONS]),
-        data="data/clean",
-        perturbed=expand("data/perturbed/{perturbation}", perturbation=PERTURBATIONS),
+        predictions=expand(
+            str(paths.prediction_dir("{{variant}}", "{perturbation}")), perturbation=["clean", *PERTURBATIONS]
+        ),
+        data=str(paths.CLEAN),
+        perturbed=expand(str(paths.PERTURBED / "{perturbation}"), perturbation=PERTURBATIONS),
     output:
-        directory("results/scores/{variant}"),
+        directory(str(paths.score_dir("{variant}"))),
     log:
         "logs/score/{variant}.log",
     benchmark:
@@ -37,9 +39,9 @@ rule score:
 rule compare:
     input:
         code=code_files("compare"),
-        scores=expand("results/scores/{variant}", variant=VARIANTS),
+        scores=expand(str(paths.score_dir("{variant}")), variant=VARIANTS),
     output:
-        directory("results/summary"),
+        directory(str(paths.SUMMARY)),
     log:
         "logs/compare.log",
     benchmark:

@@ -1,10 +1,10 @@
 rule perturb:
     input:
         code=code_files("perturb"),
-        data="data/clean",
-        check="results/check/data_check.json",
+        data=str(paths.CLEAN),
+        check=str(paths.CHECK / "data_check.json"),
     output:
-        directory("data/perturbed/{perturbation}"),
+        directory(str(paths.PERTURBED / "{perturbation}")),
     log:
         "logs/perturb/{perturbation}.log",
     benchmark:

@@ -1,17 +1,19 @@
 rule report:
     input:
         code=code_files("report"),
-        summary="results/summary",
+        summary=str(paths.SUMMARY),
         models=[m for v in VARIANTS for m in models(v)],
-        scores=expand("results/scores/{variant}", variant=VARIANTS),
+        scores=expand(str(paths.score_dir("{variant}")), variant=VARIANTS),
         predictions=expand(
-            "results/predictions/{variant}/{perturbation}", variant=VARIANTS, perturbation=["clean", *PERTURBATIONS]
+            str(paths.prediction_dir("{variant}", "{perturbation}")),
+            variant=VARIANTS,
+            perturbation=["clean", *PERTURBATIONS],
         ),
-        data="data/clean",
-        perturbed=expand("data/perturbed/{perturbation}", perturbation=PERTURBATIONS),
+        data=str(paths.CLEAN),
+        perturbed=expand(str(paths.PERTURBED / "{perturbation}"), perturbation=PERTURBATIONS),
     output:
         report(
-            directory("results/report"),
+            directory(str(paths.REPORT)),
             patterns=["figures/{name}.png"],
             category="augaudit",
             caption="../report/figures.rst",

@@ -2,7 +2,7 @@ rule scope:
     input:
         code=code_files("scope"),
     output:
-        directory("results/scope"),
+        directory(str(paths.SCOPE)),
     log:
         "logs/scope.log",
     benchmark:
@@ -16,14 +16,14 @@ rule scope:
 rule train:
     input:
         code=code_files("train"),
-        data="data/clean",
-        check="results/check/data_check.json",
+        data=str(paths.CLEAN),
+        check=str(paths.CHECK / "data_check.json"),
         init=lambda wc: init_path(config, wc.variant, wc.replicate),  # the parent's replicate on a warm start
     output:
-        model="results/models/{variant}/{replicate}/best.pt",
-        recipe="results/models/{variant}/{replicate}/recipe.json",
-        log="results/models/{variant}/{replicate}/train.log",
-        provenance="results/models/{variant}/{replicate}/provenance.json",
+        model=str(paths.model_dir("{variant}", "{replicate}") / "best.pt"),
+        recipe=str(paths.model_dir("{variant}", "{replicate}") / "recipe.json"),
+        log=str(paths.model_dir("{variant}", "{replicate}") / "train.log"),
+        provenance=str(paths.model_dir("{variant}", "{replicate}") / "provenance.json"),
     log:
         "logs/train/{variant}/{replicate}.log",
     benchmark:
