@@ -21,6 +21,8 @@ import math
 import sys
 from pathlib import Path
 
+from augaudit.numbers import p_value
+
 METRICS = "results/summary/metrics.json"
 
 
@@ -145,12 +147,9 @@ def compare(current: dict, baseline: dict, tolerance: float, alpha: float) -> li
 
 
 def format_table(rows: list[dict]) -> str:
-    def p(v: float) -> str:
-        return "<0.001" if v < 0.001 else f"{v:.3f}"
-
     lines = [f"{'variant':<14} {'scope':<12} {'baseline':>8} {'current':>8} {'change':>7} {'p (Holm)':>9}  status"]
     lines += [f"{r['variant']:<14} {r['scope']:<12} {r['baseline']:>8.1f} {r['current']:>8.1f} {r['change']:>+7.1f} "
-              f"{p(r['p_adjusted']):>9}  {r['status']}" for r in rows]
+              f"{p_value(r['p_adjusted']):>9}  {r['status']}" for r in rows]
     return "\n".join(lines)
 
 

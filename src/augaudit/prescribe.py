@@ -41,6 +41,7 @@ import yaml
 
 from augaudit import config, paths, perturbations, stageparams, yamlfile
 from augaudit.files import atomic_dir, sha256_file, write_json, write_text
+from augaudit.numbers import significant
 
 TABLE_PATH = Path(__file__).parent / "prescriptions.yaml"
 OUT = Path("results/prescription")
@@ -226,19 +227,12 @@ def _ordinal(i: int) -> str:
     return "highest" if i == 1 else f"{i}{ {2: 'nd', 3: 'rd'}.get(i, 'th') } highest"
 
 
-def _fmt(v: object) -> str:
-    if isinstance(v, float):
-        return f"{v:.3g}"
-    if isinstance(v, list):
-        return "[" + ", ".join(_fmt(x) for x in v) + "]"
-    return str(v)
-
-
 def _interval(d: dict) -> str:
     lo, hi = d.get("low"), d.get("high")
     if lo is None and hi is None:
         return ""
-    return f" [{'beyond ladder' if lo is None else _fmt(lo)}, {'beyond ladder' if hi is None else _fmt(hi)}]"
+    ends = ("beyond ladder" if v is None else significant(v) for v in (lo, hi))
+    return " [{}, {}]".format(*ends)
 
 
 def _transform(params: dict, variant: str, metrics: dict, factor: str, entry: dict, policy: dict,
@@ -271,13 +265,13 @@ def _transform(params: dict, variant: str, metrics: dict, factor: str, entry: di
                                   "high": point["high"], "reached": reached, "ladder": bp["ladder"], "used": x}
         for spec in entry["magnitude"]:
             args[spec["arg"]] = map_value(src, spec, x, imgsz)
-        mags = ", ".join(f"{s['arg']} {_fmt(args[s['arg']])}" for s in entry["magnitude"])
+        mags = ", ".join(f"{s['arg']} {significant(args[s['arg']])}" for s in entry["magnitude"])
         item["magnitude"] = {s["arg"]: args[s["arg"]] for s in entry["magnitude"]}
         if reached:
-            facts = f"{src} reaches the {zone} zone at {bp['unit']} = {_fmt(x)}{_interval(point)} -> {mags}"
+            facts = f"{src} reaches the {zone} zone at {bp['unit']} = {significant(x)}{_interval(point)} -> {mags}"
         else:
-            facts = (f"{src} never reaches the {zone} zone on the run's ladder (up to {bp['unit']} = {_fmt(x)}), "
-                     f"so the ladder's top sets the magnitude -> {mags}")
+            facts = (f"{src} never reaches the {zone} zone on the run's ladder (up to {bp['unit']} = "
+                     f"{significant(x)}), so the ladder's top sets the magnitude -> {mags}")
     item["p_table"] = entry["p"]
     item["spec"] = {"transform": entry["transform"], "p": entry["p"], **args}
     item["facts"] = facts
@@ -665,9 +659,9 @@ def summary_lines(record: dict) -> list[str]:
         for t in v["transforms"]:
             bp = t["breaking_point"]
             where = ("single-level" if bp is None else
-                     f"{bp['zone']} at {bp['unit']} {_fmt(bp['used'])}" if bp["reached"] else
-                     f"never {bp['zone']}, ladder top {bp['unit']} {_fmt(bp['used'])}")
-            mags = ", ".join(f"{k} {_fmt(x)}" for k, x in t["magnitude"].items())
+                     f"{bp['zone']} at {bp['unit']} {significant(bp['used'])}" if bp["reached"] else
+                     f"never {bp['zone']}, ladder top {bp['unit']} {significant(bp['used'])}")
+            mags = ", ".join(f"{k} {significant(x)}" for k, x in t["magnitude"].items())
             lines.append(f"  {t['factor']:<9} {t['source']:<17} ({where}) -> {t['transform']}"
                          f"{' ' + mags if mags else ''}, p {t['p']:g}")
     for name, why in record["not_prescribed"].items():

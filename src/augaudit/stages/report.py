@@ -23,38 +23,13 @@ from markupsafe import Markup
 
 from augaudit import charts, datasets, failures, paths, perturbations, provenance, stageparams, testsets
 from augaudit.files import atomic_dir, write_text
+from augaudit.numbers import interval, number, p_value
 
 FAILURES_PER_FACTOR = 2
 TEMPLATE = "report.html.j2"  # in src/augaudit/templates/ (Jinja2, autoescaped)
 
 
-# ---------------------------------------------------------------- numbers for people
-
-def number(value: object, digits: int = 1) -> str:
-    """A number as a person reads it: fixed decimals, never scientific notation; '–' for missing."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, (int, np.integer)):
-        return str(value)
-    text = f"{float(value):.{digits}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.0"
-
-
-def p_value(value: float | None) -> str:
-    if value is None or math.isnan(value):
-        return "–"
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
-
-
-def interval(value: float, low: float, high: float, digits: int = 1, sign: bool = False) -> str:
-    fmt = (lambda v: f"{'+' if v > 0 and number(v, digits) != number(0.0, digits) else ''}{number(v, digits)}") \
-        if sign else (lambda v: number(v, digits))
-    if low is None or high is None:
-        return f"{fmt(value)} [no interval]"
-    return f"{fmt(value)} [{number(low, digits)}, {number(high, digits)}]"
-
+# ---------------------------------------------------------------- tables
 
 def _table(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, border=0, classes="table", escape=True, na_rep="–")
@@ -84,8 +59,8 @@ ASSESSABLE = ("Verdicts need at least 2 training seeds per variant (train.replic
               f"{POWER[4][0]} % of the time (docs/risk.md).")
 
 
-def _p(value: float | None) -> str:
-    return "< 0.001" if value is not None and value < 0.001 else number(value, 3)
+def p_value_spaced(value: float | None) -> str:
+    return p_value(value, spaced=True)
 
 
 def findings(metrics: dict, audit: dict) -> list[str]:
@@ -123,7 +98,7 @@ def findings(metrics: dict, audit: dict) -> list[str]:
                          f"{html.escape(seen or 'no targeted factor tested')}. {cost} ({clean}).")
             continue
         said = [f"{r['verdict']} on {r['name']} {interval(r['difference'], r['low'], r['high'], sign=True)} pp"
-                f" (adjusted p {_p(r['p_adjusted'])})" for r in rows if r["name"] in targets]
+                f" (adjusted p {p_value_spaced(r['p_adjusted'])})" for r in rows if r["name"] in targets]
         missing = [t for t in targets if t not in {r["name"] for r in rows}]
         said += [f"{t} not tested" for t in missing]
         elsewhere = [f"{r['verdict']} on {r['name']} {interval(r['difference'], r['low'], r['high'], sign=True)} pp"
