@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from augaudit import datasets, metrics, testsets
+from augaudit import datasets, drawing, metrics, testsets
 from augaudit.paths import boxes_file, prediction_file
 
 TRUE, PREDICTED = (40, 200, 40), (30, 30, 230)  # BGR
@@ -38,15 +38,11 @@ def _labels(name: str, severity: int, image) -> np.ndarray:
 def _panel(img: np.ndarray, labels: np.ndarray, detections: pd.DataFrame, conf: float, title: str) -> np.ndarray:
     h, w = img.shape[:2]
     scale = max(1, 192 // max(h, w))
-    img = cv2.resize(img, (w * scale, h * scale), interpolation=cv2.INTER_NEAREST) if scale > 1 else img
-    _, xyxy = metrics.to_pixels(labels, w, h)
-    for box in xyxy * scale:
-        cv2.rectangle(img, tuple(map(int, box[:2])), tuple(map(int, box[2:])), TRUE, 1)
-    for r in detections[detections["score"] >= conf].itertuples(index=False):
-        cv2.rectangle(img, (int(r.x1 * scale), int(r.y1 * scale)), (int(r.x2 * scale), int(r.y2 * scale)), PREDICTED, 1)
-    bar = np.full((16, img.shape[1], 3), 255, np.uint8)
-    cv2.putText(bar, title, (2, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 0), 1, cv2.LINE_AA)
-    return np.vstack([bar, img])
+    img = cv2.resize(img, (w * scale, h * scale), interpolation=cv2.INTER_NEAREST) if scale > 1 else img.copy()
+    drawing.outline_pixels(img, metrics.to_pixels(labels, w, h)[1] * scale, TRUE)
+    counted = detections[detections["score"] >= conf]
+    drawing.outline_pixels(img, counted[["x1", "y1", "x2", "y2"]].to_numpy(float) * scale, PREDICTED)
+    return drawing.captioned(img, title)
 
 
 def pair(row, eval_split: str, conf: float) -> np.ndarray:
@@ -58,6 +54,4 @@ def pair(row, eval_split: str, conf: float) -> np.ndarray:
         det = det[det["image_id"] == row.image_id]
         title = f"{name}{'' if name == 'clean' else f'/{severity}'} {row.replicate} F1 {f1:.2f}"
         panels.append(_panel(testsets.bgr(image), _labels(name, severity, image), det, conf, title))
-    height = max(p.shape[0] for p in panels)
-    panels = [np.vstack([p, np.full((height - p.shape[0], p.shape[1], 3), 255, np.uint8)]) for p in panels]
-    return np.hstack([panels[0], np.full((height, 4, 3), 255, np.uint8), panels[1]])
+    return drawing.row(panels, gap=4)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from augaudit import charts, datasets, failures, paths, perturbations, provenance, stageparams, testsets
+from augaudit import charts, datasets, drawing, failures, paths, perturbations, provenance, stageparams, testsets
 from augaudit.files import atomic_dir, write_text
 from augaudit.numbers import interval, number, p_value
 
@@ -266,18 +266,16 @@ def _test_sets_sheet(params: dict) -> np.ndarray:
     really saw."""
     split = params["dataset"]["eval_split"]
     first = datasets.list_images(paths.CLEAN / "images" / split)[0]
-    rows, width = [], 0
+    rows = []
     for name in ["clean", *params["perturbations"]]:
         tiles = []
         for severity in paths.severities(params, name):
             bgr = testsets.bgr(first if name == "clean" else testsets.perturbed(name, severity)[0])
             tile = cv2.resize(bgr, (128, 128), interpolation=cv2.INTER_AREA)
-            label = name if name == "clean" else f"{name} {severity}"
-            cv2.putText(tile, label, (2, 10), cv2.FONT_HERSHEY_SIMPLEX, 0.3, (255, 255, 255), 1, cv2.LINE_AA)
+            drawing.text(tile, name if name == "clean" else f"{name} {severity}", 2, 10, 0.3, drawing.WHITE)
             tiles.append(tile)
-        rows.append(np.hstack(tiles))
-        width = max(width, rows[-1].shape[1])
-    return np.vstack([np.hstack([r, np.full((r.shape[0], width - r.shape[1], 3), 255, np.uint8)]) for r in rows])
+        rows.append(drawing.row(tiles))
+    return drawing.column(rows)
 
 
 def _png_uri(image: np.ndarray) -> str:
