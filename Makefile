@@ -63,8 +63,8 @@ lint: setup
 	@findings=$$(snakemake --lint 2>&1 | grep '^ *\* ' | grep -v 'Specify a conda environment or container'); \
 	  if [ -n "$$findings" ]; then snakemake --lint; exit 1; fi
 
-# dvc.yaml's code dependencies, computed from the imports (the Snakefile computes its own at parse time):
-# run after an import changes; tests/test_graph.py says so when dvc.yaml is out of date.
+# dvc.yaml's code dependencies and params, from the imports and each stage's declared params (the Snakefile
+# computes its own at parse time): tests/test_graph.py says "run make dvc.yaml" when dvc.yaml is out of date.
 dvc.yaml: setup
 	augaudit dvc-yaml
 

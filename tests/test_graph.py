@@ -43,14 +43,16 @@ def test_dvc_yaml_is_what_make_dvc_yaml_writes():
     assert dvcfile.render(ROOT) == (ROOT / "dvc.yaml").read_text(), "dvc.yaml is out of date: run make dvc.yaml"
 
 
-def test_make_dvc_yaml_rewrites_code_deps_and_keeps_everything_else(tmp_path):
-    """A stale code list is rewritten from the imports; other deps, their comments and the rest stay."""
+def test_make_dvc_yaml_rewrites_code_deps_and_params_and_keeps_everything_else(tmp_path):
+    """A stale code list and stale params are rewritten from the imports and the declared params; other
+    deps, their comments and the rest stay."""
     for name in ("src", "scripts"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
     text = (ROOT / "dvc.yaml").read_text()
     check = "    deps:\n      - scripts/check.py\n"
     stale = text.replace("      - src/augaudit/synthetic.py\n", "", 1).replace(
-        check, check + "      - src/augaudit/gone.py\n", 1)
+        check, check + "      - src/augaudit/gone.py\n", 1).replace("        - perturb\n", "", 1)
     assert stale != text and "# its params: seed, device" in stale
     (tmp_path / "dvc.yaml").write_text(stale)
     assert dvcfile.render(tmp_path) == text

@@ -1,9 +1,12 @@
-"""dvc.yaml's code dependencies, written from the computed import graph: `augaudit dvc-yaml` (`make dvc.yaml`).
+"""dvc.yaml's code dependencies and params, written from the computed import graph and the stages'
+declared params: `augaudit dvc-yaml` (`make dvc.yaml`).
 
-Snakemake's rules take each stage's code files from augaudit.graph at parse time; DVC cannot compute
-them, so dvc.yaml lists them. This rewrites every stage's `scripts/` and `src/` deps from
-`graph.code_files` and leaves the rest of the file as it is, comments included (ruamel.yaml's round
-trip). `--check` only compares: tests/test_graph.py fails with "run make dvc.yaml" when they differ.
+Snakemake's rules take each stage's code files from augaudit.graph and its params from
+stageparams.stage_params at parse time; DVC cannot compute them, so dvc.yaml lists them. This rewrites
+every stage's `scripts/` and `src/` deps and its `params:` and leaves the rest of the file as it is,
+comments included (ruamel.yaml's round trip): stages, commands, foreach/matrix, data deps and outs are
+written by hand. `--check` only compares: tests/test_graph.py fails with "run make dvc.yaml" when they
+differ.
 """
 
 from __future__ import annotations
@@ -13,11 +16,19 @@ import io
 import sys
 from pathlib import Path
 
-from augaudit import graph
+import yaml
+
+from augaudit import graph, stageparams
 from augaudit.files import write_text
 
 DVC_YAML = Path("dvc.yaml")
 STAGE_OF = {"predict_clean": "predict"}  # dvc.yaml runs predict as predict_clean (foreach) and predict (matrix)
+# the item a foreach/matrix stage's params name, as dvc.yaml interpolates it
+ITEM = {"perturb": "${key}", "predict": "${item.perturbation}", "predict_clean": "clean"}
+# train reads its params through its scope file (results/scope/train/<variant>.json, a dep): DVC lists
+# none, so that editing one variant retrains only that variant (augaudit.stages.scope)
+THROUGH_SCOPE = {"train"}
+SENTINEL = "dvc_item"  # a perturbation name no catalogue holds: stands for the item while params are listed
 
 
 def _yaml():
@@ -30,10 +41,23 @@ def _yaml():
     return y
 
 
+def _declared(params: dict, name: str) -> list[str]:
+    """The params a dvc.yaml stage lists: its stage's declared keys, the item written as dvc.yaml's."""
+    stage = STAGE_OF.get(name, name)
+    if stage in THROUGH_SCOPE:
+        return []
+    item = ITEM.get(name)
+    keys = stageparams.stage_params(params, stage, SENTINEL if item and item != "clean" else item)
+    return [k.replace(SENTINEL, item) if item else k for k in keys]
+
+
 def render(root: str | Path = ".") -> str:
-    """dvc.yaml as it should read: each stage's code deps first, computed, then its other deps as listed."""
+    """dvc.yaml as it should read: each stage's code deps first, computed, then its other deps as listed;
+    its params as its stage declares them (none: no `params:` key)."""
     y = _yaml()
     path = Path(root) / DVC_YAML
+    params = yaml.safe_load((Path(root) / "params.yaml").read_text())
+    params["perturbations"][SENTINEL] = {"severities": [1]}
     doc = y.load(path.read_text())
     for name, stage in doc["stages"].items():
         body = stage.get("do", stage)
@@ -48,6 +72,13 @@ def render(root: str | Path = ".") -> str:
         for i, (_, comment) in enumerate(rest, start=len(code)):  # a dep's own comment stays beside it
             if comment:
                 deps.ca.items[i] = comment
+        want = _declared(params, name)
+        if want and "params" in body:
+            body["params"][:] = want
+        elif want:
+            body.insert(list(body).index("deps") + 1, "params", want)
+        elif "params" in body:
+            del body["params"]
     out = io.StringIO()
     y.dump(doc, out)
     return out.getvalue()
