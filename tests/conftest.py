@@ -91,11 +91,33 @@ def run(cmd: list[str], cwd: Path, env: dict | None = None, check: bool = True, 
     return result
 
 
-@pytest.fixture
-def shared() -> Path:
-    if not (SHARED / "datasets").is_dir():
-        pytest.skip(f"{SHARED} is absent: the shared datasets and weights are not available here")
-    return SHARED
+@pytest.fixture(scope="session")
+def detector(tmp_path_factory) -> dict:
+    """A checkpoint and a labelled YOLO dataset to test inference and mAP against Ultralytics on:
+    ../shared's COCO-pretrained yolov8n.pt on coco8 (copied: Ultralytics writes label caches beside
+    a dataset), or, where ../shared is absent, a model this suite trains on the embedded synthetic
+    data with the default's training settings (one seed, through the real workflow; about a minute on
+    2 cores). `kind` says which; `images`: 8 images of the data (coco8's train and val); `imgsz`: the
+    checkpoint's own size."""
+    from augaudit import datasets
+
+    weights, coco8 = SHARED / "weights" / "yolov8n.pt", SHARED / "datasets" / "coco8"
+    if weights.is_file() and coco8.is_dir():
+        dest = tmp_path_factory.mktemp("coco8")
+        shutil.copytree(coco8, dest / "coco8")
+        info = datasets.read_data_yaml(dest / "coco8" / "data.yaml")
+        images = [i for split in ("train", "val") for i in datasets.list_images(info["splits"][split])]
+        return {"kind": "coco8", "weights": weights, "data": dest / "coco8" / "data.yaml", "split": "val",
+                "images": sorted(images), "imgsz": 640}
+    params = default_params()
+    params["variants"] = {"baseline": {"init": "models/yolov8n.yaml", "recipe": "none"}}
+    params["train"]["replicates"] = 1
+    project = make_project(tmp_path_factory.mktemp("detector"), params)
+    run(["snakemake", "--cores", "2", "results/models/baseline/r0/best.pt"], project)
+    info = datasets.read_data_yaml(project / "data" / "clean" / "data.yaml")
+    return {"kind": "synthetic", "weights": project / "results/models/baseline/r0/best.pt",
+            "data": project / "data" / "clean" / "data.yaml", "split": "test",
+            "images": datasets.list_images(info["splits"]["test"])[:8], "imgsz": params["train"]["imgsz"]}
 
 
 @pytest.fixture(scope="session")

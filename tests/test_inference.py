@@ -1,4 +1,5 @@
-"""inference.Detector against Ultralytics' own `model.predict(rect=False)`, on ../shared's yolov8n.pt.
+"""inference.Detector against Ultralytics' own `model.predict(rect=False)`: on ../shared's yolov8n.pt and
+coco8's 8 images, or where ../shared is absent on a model the suite trains (conftest's `detector`).
 
 The detector decodes in loader threads and runs AutoBackend + NMS itself; it must return exactly the
 boxes `predict` returns, whatever the batch size or the number of loader threads, and must not lose
@@ -14,24 +15,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from augaudit import datasets, inference, runtime
+from augaudit import inference, runtime
 from augaudit.datasets import DatasetError
 
 SETTINGS = {"imgsz": 320, "conf": 0.001, "iou": 0.7, "max_det": 300, "batch": 3, "half": True}
 
 
 @pytest.fixture(scope="module")
-def coco8(tmp_path_factory) -> tuple[Path, list[Path]]:
-    """yolov8n.pt and coco8's 8 images (train + val), or a skip naming what is missing."""
-    from conftest import SHARED
-
-    weights, folder = SHARED / "weights" / "yolov8n.pt", SHARED / "datasets" / "coco8" / "images"
-    if not weights.is_file() or not folder.is_dir():
-        pytest.skip(f"{SHARED} is absent: the shared coco8 dataset and yolov8n.pt weights are not available here")
+def coco8(detector, tmp_path_factory) -> tuple[Path, list[Path]]:
+    """The checkpoint and 8 images (coco8's train + val, or 8 synthetic test images), copied."""
     runtime.offline()
-    dest = tmp_path_factory.mktemp("coco8")
-    images = [Path(shutil.copy(p, dest)) for split in ("train", "val") for p in datasets.list_images(folder / split)]
-    return weights, sorted(images)
+    dest = tmp_path_factory.mktemp("images")
+    return detector["weights"], sorted(Path(shutil.copy(p, dest)) for p in detector["images"])
 
 
 def _ultralytics(weights: Path, images: list[Path], settings: dict) -> pd.DataFrame:

@@ -2,8 +2,10 @@
 
 Model and data: ../shared/weights/yolov8n.pt (COCO-pretrained) on ../shared/datasets/coco8 val
 (4 images, 17 boxes, 6 classes present), copied into tmp_path because `val()` writes a labels cache
-beside the dataset. Both sides use imgsz 640, conf 0.001, NMS IoU 0.7, CPU; ours keeps max_det 300
-(Ultralytics' default too) and predicts the 4 images in one call.
+beside the dataset; where ../shared is absent, a model the suite trains on the embedded synthetic data,
+on its test split (conftest's `detector`: the figures below are coco8's). Both sides use imgsz 640 (the
+suite's model: its own 128), conf 0.001, NMS IoU 0.7, CPU; ours keeps max_det 300 (Ultralytics'
+default too) and predicts the images in one call.
 
 Measured (Ultralytics 8.4.190, torch 2.14.1, CPU), ours - Ultralytics:
 
@@ -49,7 +51,6 @@ takes ~80 s on 2 CPU cores, so it is left to benchmarks/evaluation.py, which pri
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -59,8 +60,6 @@ import pytest
 from augaudit import datasets, inference, metrics, runtime
 from augaudit.stages import score
 from augaudit.stages.score import references
-
-from conftest import SHARED
 
 TOLERANCE = 0.02          # ours vs Ultralytics' val(rect=False); see the module docstring
 METRIC_TOLERANCE = 0.01   # metrics.coco_map vs Ultralytics' metric on the very same boxes
@@ -75,36 +74,34 @@ def _from_coco_json(path: Path) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def coco8_runs(tmp_path_factory) -> dict:
-    """Ours and Ultralytics' figures on coco8 val, computed once for the tests below."""
-    if not (SHARED / "datasets" / "coco8").is_dir() or not (SHARED / "weights" / "yolov8n.pt").is_file():
-        pytest.skip(f"{SHARED} is absent: the shared coco8 dataset and yolov8n.pt weights are not available here")
+def coco8_runs(detector, tmp_path_factory) -> dict:
+    """Ours and Ultralytics' figures on coco8 val (or the synthetic test split), computed once."""
     runtime.offline()
     from ultralytics import YOLO
 
     tmp = tmp_path_factory.mktemp("map_agreement")
-    shutil.copytree(SHARED / "datasets" / "coco8", tmp / "coco8")
-    data_yaml = tmp / "coco8" / "data.yaml"
+    data_yaml, split = detector["data"], detector["split"]
     info = datasets.read_data_yaml(data_yaml)
-    images = datasets.list_images(info["splits"]["val"])
-    assert len(images) == 4
-    weights = str(SHARED / "weights" / "yolov8n.pt")
+    images = datasets.list_images(info["splits"][split])
+    assert len(images) == 4 or detector["kind"] == "synthetic"
+    weights = str(detector["weights"])
     class_ids = list(range(len(info["names"])))
     refs, sizes = references(images)
 
-    detections = inference.Detector(weights, SETTINGS, "cpu")(images)
+    settings = {**SETTINGS, "imgsz": detector["imgsz"]}
+    detections = inference.Detector(weights, settings, "cpu")(images)
     ours = metrics.coco_map(refs, sizes, detections, class_ids)
 
-    val = YOLO(weights).val(data=str(data_yaml), split="val", imgsz=640, conf=0.001, iou=0.7, batch=4,
+    val = YOLO(weights).val(data=str(data_yaml), split=split, imgsz=settings["imgsz"], conf=0.001, iou=0.7, batch=4,
                             rect=False, save_json=True, device="cpu", plots=False, project=str(tmp / "runs"),
                             name="val", exist_ok=True, verbose=False)
     theirs_boxes = _from_coco_json(Path(val.save_dir) / "predictions.json")
     # per-image counts at the risk score's operating point: conf 0.25, IoU 0.5
-    counted = YOLO(weights).val(data=str(data_yaml), split="val", imgsz=640, conf=0.25, iou=0.7, batch=4,
+    counted = YOLO(weights).val(data=str(data_yaml), split=split, imgsz=settings["imgsz"], conf=0.25, iou=0.7, batch=4,
                                 rect=False, device="cpu", plots=False, project=str(tmp / "runs"), name="val25",
                                 exist_ok=True, verbose=False)
     per_image, _ = score.score_test(refs, detections, 0.25, 0.5, info["names"])
-    return {"ours": ours, "val": val, "n_detections": len(detections),
+    return {"kind": detector["kind"], "ours": ours, "val": val, "n_detections": len(detections),
             "coco_on_theirs": metrics.coco_map(refs, sizes, theirs_boxes, class_ids),
             "per_image": per_image.set_index("image_id"), "val_per_image": counted.box.image_metrics}
 
@@ -116,7 +113,8 @@ def test_our_map_agrees_with_ultralytics_val(coco8_runs):
     report = (f"ours mAP50 {ours['map50']:.4f} mAP50-95 {ours['map50_95']:.4f}; "
               f"Ultralytics mAP50 {box.map50:.4f} mAP50-95 {box.map:.4f}")
     assert np.isfinite([ours["map50"], ours["map50_95"]]).all(), report
-    assert ours["map50"] > 0.5 and ours["map50_95"] > 0.3, f"a COCO-pretrained model scores far higher: {report}"
+    least = (0.5, 0.3) if coco8_runs["kind"] == "coco8" else (0.2, 0.1)  # COCO-pretrained; the suite's model
+    assert ours["map50"] > least[0] and ours["map50_95"] > least[1], f"the model scores far higher: {report}"
     assert abs(ours["map50"] - box.map50) <= TOLERANCE, report
     assert abs(ours["map50_95"] - box.map) <= TOLERANCE, report
 
@@ -136,6 +134,9 @@ def test_per_image_counts_agree_with_ultralytics(coco8_runs):
     ours, theirs = coco8_runs["per_image"], coco8_runs["val_per_image"]
     assert sorted(ours.index) == sorted(Path(name).stem for name in theirs)
     assert sum(m["tp"] for m in theirs.values()) >= 10, "yolov8n finds most of coco8's 17 boxes"
-    for name, m in theirs.items():
-        row = ours.loc[Path(name).stem]
-        assert (row["tp"], row["fp"], row["fn"]) == (m["tp"], m["fp"], m["fn"]), name
+    differ = {name: (tuple(ours.loc[Path(name).stem, ["tp", "fp", "fn"]]), (m["tp"], m["fp"], m["fn"]))
+              for name, m in theirs.items()}
+    differ = {name: pair for name, pair in differ.items() if pair[0] != pair[1]}
+    # on coco8 every image agrees; on the synthetic shapes val's multi-label NMS (a box kept once per class
+    # above conf, the module docstring) sometimes counts one more box on an image
+    assert len(differ) <= (0 if coco8_runs["kind"] == "coco8" else 0.1 * len(theirs)), differ
