@@ -116,8 +116,7 @@ def test_long_stages_say_what_they_did_in_their_logs(snakemake_run):
     timing line, one saying what the job did."""
     for stage, what in (("perturb", "images x"), ("predict", "replicates x"), ("score", "tests x"),
                         ("compare", "audit rows")):
-        logs = sorted((snakemake_run / "logs" / stage).rglob("*.log"))
-        assert logs, stage
+        logs = sorted((snakemake_run / "logs" / stage).rglob("*.log")) or [snakemake_run / "logs" / f"{stage}.log"]
         for log in logs:
             lines = log.read_text().splitlines()
             assert "\r" not in log.read_text() and len(lines) >= 2, log
@@ -166,7 +165,8 @@ def test_unkept_pixels_are_regenerated_and_give_the_same_numbers(snakemake_run, 
     table.to_csv(manifest, index=False)
     out = run(["snakemake", "--cores", "1", "--forcerun", "results/predictions/baseline/fog"], project, check=False)
     log = (project / "logs/predict/baseline/fog.log").read_text()
-    assert out.returncode != 0 and "Traceback" not in log and len(log.splitlines()) == 1, log[-2000:]
+    said = [line for line in log.splitlines() if "%|" not in line]  # less the progress lines
+    assert out.returncode != 0 and "Traceback" not in log and len(said) == 1, log[-2000:]
     assert f"fog severity {table.loc[last, 'severity']} image {table.loc[last, 'image_id']}: regenerated" in log
 
 
