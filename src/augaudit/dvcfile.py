@@ -46,9 +46,9 @@ def _declared(params: dict, name: str) -> list[str]:
     stage = STAGE_OF.get(name, name)
     if stage in THROUGH_SCOPE:
         return []
-    item = ITEM.get(name)
-    keys = stageparams.stage_params(params, stage, SENTINEL if item and item != "clean" else item)
-    return [k.replace(SENTINEL, item) if item else k for k in keys]
+    item = ITEM.get(name)  # a perturbation stands in as SENTINEL, then is written as dvc.yaml names it
+    keys = stageparams.stage_params(params, stage, SENTINEL if item not in (None, "clean") else item)
+    return [k.replace(SENTINEL, item or SENTINEL) for k in keys]
 
 
 def render(root: str | Path = ".") -> str:
@@ -94,7 +94,7 @@ def command(args: argparse.Namespace) -> int:
         print(f"{DVC_YAML} is up to date")
         return 0
     if args.check:
-        print(f"error: {DVC_YAML}'s code dependencies differ from the computed ones: run make dvc.yaml",
+        print(f"error: {DVC_YAML}'s code dependencies or params differ from the computed ones: run make dvc.yaml",
               file=sys.stderr)
         return 1
     write_text(DVC_YAML, want)  # atomically

@@ -203,8 +203,3 @@ def ladder_value(name: str, severity: int, ladder: list | None = None) -> object
     """The transform parameter at a severity (1-based) of the default or an overriding ladder."""
     values = ladder if ladder is not None else CATALOGUE[name].ladder
     return values[severity - 1]
-
-
-def _frozen(value: object) -> object:
-    """A hashable copy of a ladder value (YAML gives lists where the catalogue has tuples)."""
-    return tuple(_frozen(v) for v in value) if isinstance(value, (list, tuple)) else value

@@ -59,10 +59,6 @@ ASSESSABLE = ("Verdicts need at least 2 training seeds per variant (train.replic
               f"{POWER[4][0]} % of the time (docs/risk.md).")
 
 
-def p_value_spaced(value: float | None) -> str:
-    return p_value(value, spaced=True)
-
-
 def findings(metrics: dict, audit: dict) -> list[str]:
     """One sentence per variant: what it was meant to protect against, what it did, how sure we are."""
     lines = []
@@ -98,7 +94,7 @@ def findings(metrics: dict, audit: dict) -> list[str]:
                          f"{html.escape(seen or 'no targeted factor tested')}. {cost} ({clean}).")
             continue
         said = [f"{r['verdict']} on {r['name']} {interval(r['difference'], r['low'], r['high'], sign=True)} pp"
-                f" (adjusted p {p_value_spaced(r['p_adjusted'])})" for r in rows if r["name"] in targets]
+                f" (adjusted p {p_value(r['p_adjusted'], spaced=True)})" for r in rows if r["name"] in targets]
         missing = [t for t in targets if t not in {r["name"] for r in rows}]
         said += [f"{t} not tested" for t in missing]
         elsewhere = [f"{r['verdict']} on {r['name']} {interval(r['difference'], r['low'], r['high'], sign=True)} pp"
