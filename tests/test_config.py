@@ -101,8 +101,8 @@ def test_replicates_and_warm_starts():
     assert stageparams.init_path(params, "mixed", "r1") == "models/yolov8n.yaml"
     assert "replicates" not in stageparams.train_settings(params, "mixed")  # not an Ultralytics argument
     # one replicate's job does not depend on how many replicates there are
-    one = stageparams.stage_params(default_params(), "train", "mixed")
-    assert stageparams.stage_params(params, "train", "mixed") == one
+    one = stageparams.stage_params(default_params(), "train", variant="mixed")
+    assert stageparams.stage_params(params, "train", variant="mixed") == one
     # a parent with one model (or a fixed checkpoint) seeds every replicate of its children
     params["train"]["replicates"] = 1
     params["variants"]["flips"]["train"]["replicates"] = 3

@@ -8,6 +8,7 @@ different things after the same edit: `make dvc.yaml` writes its code lists (aug
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 import shutil
@@ -15,15 +16,14 @@ import shutil
 import pytest
 import yaml
 
-from augaudit import dvcfile, graph, paths, stageparams
+from augaudit import dvcfile, graph, paths, stageparams, stages
 
 from conftest import ROOT, default_params
 
 DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+STAGES = stages.names()
 # dvc.yaml's stage names: predict runs as predict_clean (foreach) and predict (matrix)
-DVC_STAGES = {"prepare": ["prepare"], "check": ["check"], "scope": ["scope"], "train": ["train"],
-              "perturb": ["perturb"], "predict": ["predict_clean", "predict"], "score": ["score"],
-              "compare": ["compare"], "report": ["report"]}
+DVC_STAGES = {s: [name for name in DVC if dvcfile.STAGE_OF.get(name, name) == s] for s in STAGES}
 
 
 def _body(name: str) -> dict:
@@ -31,7 +31,7 @@ def _body(name: str) -> dict:
     return stage.get("do", stage)
 
 
-@pytest.mark.parametrize("stage", graph.STAGES)
+@pytest.mark.parametrize("stage", STAGES)
 def test_dvc_lists_each_stage_s_computed_code(stage):
     want = graph.code_files(stage, ROOT)
     for name in DVC_STAGES[stage]:
@@ -70,13 +70,14 @@ def _dvc_params(name: str, variant: str, perturbation: str) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("stage", graph.STAGES)
+@pytest.mark.parametrize("stage", STAGES)
 def test_dvc_lists_each_stage_s_declared_params(stage):
     params = default_params()
     variant, perturbation = "flips", "fog"
     for name in DVC_STAGES[stage]:
-        item = {"train": variant, "perturb": perturbation, "predict": perturbation, "predict_clean": "clean"}.get(name)
-        want = sorted(stageparams.stage_params(params, stage, item))
+        job = {"train": {"variant": variant}, "perturb": {"perturbation": perturbation},
+               "predict": {"perturbation": perturbation}, "predict_clean": {"perturbation": "clean"}}.get(name, {})
+        want = sorted(stageparams.stage_params(params, stage, **job))
         if stage == "train":  # through its scope file, which the scope stage writes from every key it reads
             assert _dvc_params(name, variant, perturbation) == []
             assert f"results/scope/train/{variant}.json" in _dvc_deps(name, variant)
@@ -95,16 +96,16 @@ def test_train_declares_what_training_reads_and_not_what_the_audit_reads():
     recipe's `ultralytics` settings are training's, present in some variants and absent in others:
     the scope stage's file carries them to DVC."""
     params = default_params()
-    declared = stageparams.stage_params(params, "train", "flips")
+    declared = stageparams.stage_params(params, "train", variant="flips")
     assert set(declared["variants.flips"]) == {"init", "recipe", "train"}
     assert set(declared["recipes.flips"]) == {"albumentations"}
     edited = copy.deepcopy(params)
     edited["variants"]["flips"].update(baseline="mixed", prescribed=["noise"], prescribed_for="mixed")
     edited["recipes"]["flips"]["targets"] = ["noise"]
-    assert stageparams.stage_params(edited, "train", "flips") == declared
+    assert stageparams.stage_params(edited, "train", variant="flips") == declared
     edited["variants"]["flips"]["evaluate_only"] = True
     edited["recipes"]["flips"]["ultralytics"] = {"mosaic": 1.0}
-    now = stageparams.stage_params(edited, "train", "flips")
+    now = stageparams.stage_params(edited, "train", variant="flips")
     assert now["variants.flips"]["evaluate_only"] is True and now["recipes.flips"]["ultralytics"] == {"mosaic": 1.0}
 
 
@@ -113,8 +114,10 @@ def test_every_variant_and_recipe_key_is_training_s_or_the_audit_s():
     schema = yaml.safe_load((ROOT / "src/augaudit/schemas/params.schema.yaml").read_text())["properties"]
     variant = set(schema["variants"]["additionalProperties"]["properties"])
     recipe = set(schema["recipes"]["additionalProperties"]["properties"])
-    assert variant == set(stageparams.VARIANT_TRAINING) | {"baseline", "prescribed", "prescribed_for"}
-    assert recipe == set(stageparams.RECIPE_TRAINING) | {"targets"}
+    training = {key: {s for s in selection if not s.startswith("-")} for key, selection in
+                stages.declaration("train").params}  # train's PARAMS: the keys it keeps of each
+    assert variant == training["variants.{variant}"] | {"baseline", "prescribed", "prescribed_for"}
+    assert recipe == training["recipes.{recipe}"] | {"targets"}
 
 
 def test_scope_writes_each_variant_s_training_params_and_replicates(tmp_path, monkeypatch):
@@ -129,7 +132,7 @@ def test_scope_writes_each_variant_s_training_params_and_replicates(tmp_path, mo
 
     before = written(params)
     record = json.loads(before["flips"])
-    assert record == {"params": json.loads(json.dumps(stageparams.stage_params(params, "train", "flips"))),
+    assert record == {"params": json.loads(json.dumps(stageparams.stage_params(params, "train", variant="flips"))),
                       "replicates": params["train"]["replicates"]}
     assert json.loads(before["mixed"])["replicates"] == 5
     audit = copy.deepcopy(params)
@@ -185,7 +188,7 @@ def _placeholders(project, params) -> None:
 
 # what re-runs after a stage re-runs (its outputs are newer than theirs)
 # (Snakemake's train does not read scope's file: it decides from its own params)
-DOWNSTREAM = {"prepare": set(graph.STAGES) - {"prepare", "scope"}, "check": {"train", "perturb", "predict", "score",
+DOWNSTREAM = {"prepare": set(STAGES) - {"prepare", "scope"}, "check": {"train", "perturb", "predict", "score",
                                                                              "compare", "report"}, "scope": set(),
               "train": {"predict", "score", "compare", "report"}, "perturb": {"predict", "score", "compare", "report"},
               "predict": {"score", "compare", "report"}, "score": {"compare", "report"}, "compare": {"report"},
@@ -234,7 +237,7 @@ def test_editing_a_module_plans_exactly_the_stages_that_import_it(tmp_path):
     checked = 0
     for module in modules:
         rel = module.relative_to(project).as_posix()
-        expected = {s for s in graph.STAGES if rel in graph.code_files(s, project)}
+        expected = {s for s in STAGES if rel in graph.code_files(s, project)}
         original, stat = module.read_bytes(), module.stat()
         module.write_bytes(original + b"\n# an edit\n")
         try:
@@ -243,7 +246,7 @@ def test_editing_a_module_plans_exactly_the_stages_that_import_it(tmp_path):
             module.write_bytes(original)
             os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns))
         # Snakemake re-runs everything downstream of a re-run job; DVC lists the stages changed now
-        downstream = {s for s in graph.STAGES if any(s in DOWNSTREAM[e] for e in expected)}
+        downstream = {s for s in STAGES if any(s in DOWNSTREAM[e] for e in expected)}
         assert snakemake == expected | downstream, f"{rel}: snakemake plans {sorted(snakemake)}, imports say " \
             f"{sorted(expected)} and what follows them"
         assert dvc == expected, f"{rel}: dvc plans {sorted(dvc)}, imports say {sorted(expected)}"
@@ -251,12 +254,19 @@ def test_editing_a_module_plans_exactly_the_stages_that_import_it(tmp_path):
     assert checked >= 15  # most modules feed some stage
 
 
-def _items(params: dict, stage: str) -> list:
-    return {"train": list(params["variants"]), "perturb": list(params["perturbations"]),
-            "predict": ["clean", *params["perturbations"]]}.get(stage, [None])
+def _jobs(params: dict, stage: str) -> list[dict]:
+    """Every job of a stage as Snakemake runs it (its JOBS' names and values), replicates left out: no
+    stage's params depend on them."""
+    ranges = {"variants": list(params["variants"]), "perturbations": list(params["perturbations"]),
+              "test sets": ["clean", *params["perturbations"]]}
+    out = [{}]
+    for name, over in stages.declaration(stage).jobs.items():
+        if over != "replicates":
+            out = [{**job, name: value} for job in out for value in ranges[over]]
+    return out
 
 
-@pytest.mark.parametrize("stage", graph.STAGES)
+@pytest.mark.parametrize("stage", STAGES)
 def test_a_stage_gets_its_declared_params_and_nothing_else(stage, monkeypatch):
     """What a stage runs on is `scope`: exactly the keys it declares (so reading any other key is a
     KeyError in every test that runs it), and its declaration reads nothing outside them."""
@@ -265,10 +275,10 @@ def test_a_stage_gets_its_declared_params_and_nothing_else(stage, monkeypatch):
     params = default_params()
     params["train"]["replicates"] = 2
     module = importlib.import_module(f"augaudit.stages.{stage}")
-    for item in _items(params, stage):
-        declared = stageparams.stage_params(params, stage, item)
-        scoped = stageparams.scope(params, stage, item)
-        assert stageparams.stage_params(scoped, stage, item) == declared
+    for job in _jobs(params, stage):
+        declared = stageparams.stage_params(params, stage, **job)
+        scoped = stageparams.scope(params, stage, **job)
+        assert stageparams.stage_params(scoped, stage, **job) == declared
         flat = {}
         for key in declared:  # the scope, flattened back to the declared keys
             node = scoped
@@ -279,16 +289,23 @@ def test_a_stage_gets_its_declared_params_and_nothing_else(stage, monkeypatch):
         assert set(scoped) == {key.split(".")[0] for key in declared}
 
         got = []
-        monkeypatch.setattr(module, "run", lambda p, *args, _got=got, **kw: _got.append((p, args)))
-        kind = {"train": "variant", "perturb": "perturbation", "predict": "perturbation"}.get(stage)
-        stageparams.call(params, stage, **({kind: item} if kind else {}),
-                         **({"variant": "flips"} if stage in ("predict", "score") else {}))
+
+        @functools.wraps(module.run)  # call() reads run's arguments from its declaration, not from this
+        def record(p, _got=got, **kw):
+            _got.append((p, kw))
+
+        monkeypatch.setattr(module, "run", record)
+        stageparams.call(params, stage, **job)
         assert got[0][0] == scoped
+        kw = got[0][1]
+        assert {k for k, _ in stages.declaration(stage).arguments if k in kw} == set(kw)
         if stage == "train":  # warm start: replicate i from the parent's replicate i
-            assert got[0][1][1]["r1"] == ("results/models/baseline/r1/best.pt" if item == "flips"
-                                          else params["variants"][item]["init"])
+            assert kw["inits"]["r1"] == ("results/models/baseline/r1/best.pt" if job["variant"] == "flips"
+                                         else params["variants"][job["variant"]]["init"])
         if stage in ("predict", "score"):
-            assert got[0][1][-1] == ["r0", "r1"]
+            assert kw["replicates"] == ["r0", "r1"]
+        if stage == "report":
+            assert kw["replicates_of"] == {v: ["r0", "r1"] for v in params["variants"]}
 
 
 STRINGS = {"device": "cpu", "eval_split": "val", "optimizer": "SGD", "reference": "predictions",
@@ -330,8 +347,8 @@ def _edits(params):
     job's params, and are left to the replicate tests."""
     from augaudit import config
 
-    declared = {(s, key): value for s in graph.STAGES for item in _items(params, s)
-                for key, value in stageparams.stage_params(params, s, item).items()}
+    declared = {(s, key): value for s in STAGES for job in _jobs(params, s)
+                for key, value in stageparams.stage_params(params, s, **job).items()}
 
     def holds(key, value, dotted):  # the declared value holds the leaf (train's keeps part of a variant)
         if dotted == key:
@@ -382,8 +399,8 @@ def test_editing_a_param_plans_exactly_the_stages_that_declare_it(tmp_path):
     original = (project / "params.yaml").read_text()
     checked = set()
     for key, edited in _edits(params):
-        expected = {s for s in graph.STAGES for item in _items(params, s)
-                    if stageparams.stage_params(edited, s, item) != stageparams.stage_params(params, s, item)}
+        expected = {s for s in STAGES for job in _jobs(params, s)
+                    if stageparams.stage_params(edited, s, **job) != stageparams.stage_params(params, s, **job)}
         (project / "params.yaml").write_text(yaml.safe_dump(edited, sort_keys=False))
         try:
             snakemake, dvc = _plans(project, follow_scope=True)
@@ -391,7 +408,7 @@ def test_editing_a_param_plans_exactly_the_stages_that_declare_it(tmp_path):
             (project / "params.yaml").write_text(original)
             if "scope" in dvc:  # back to the finished state's scope files and dvc.lock
                 run(["dvc", "repro", "--single-item", "-q", "scope"], project)
-        downstream = {s for s in graph.STAGES if any(s in DOWNSTREAM[e] for e in expected)}
+        downstream = {s for s in STAGES if any(s in DOWNSTREAM[e] for e in expected)}
         assert snakemake == expected | downstream, f"{key}: snakemake plans {sorted(snakemake)}, declarations " \
             f"say {sorted(expected)} and what follows them"
         assert dvc == expected, f"{key}: dvc plans {sorted(dvc)}, declarations say {sorted(expected)}"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from augaudit import graph, stageparams
+from augaudit import graph, stageparams, stages
 from augaudit.files import write_text
 
 DVC_YAML = Path("dvc.yaml")
@@ -47,8 +47,8 @@ def _declared(params: dict, name: str) -> list[str]:
     if stage in THROUGH_SCOPE:
         return []
     item = ITEM.get(name)  # a perturbation stands in as SENTINEL, then is written as dvc.yaml names it
-    keys = stageparams.stage_params(params, stage, SENTINEL if item not in (None, "clean") else item)
-    return [k.replace(SENTINEL, item or SENTINEL) for k in keys]
+    job = {} if item is None else {"perturbation": item if item == "clean" else SENTINEL}
+    return [k.replace(SENTINEL, item or SENTINEL) for k in stageparams.stage_params(params, stage, **job)]
 
 
 def render(root: str | Path = ".") -> str:
@@ -59,11 +59,12 @@ def render(root: str | Path = ".") -> str:
     params = yaml.safe_load((Path(root) / "params.yaml").read_text())
     params["perturbations"][SENTINEL] = {"severities": [1]}
     doc = y.load(path.read_text())
+    known = stages.names(Path(root) / "src" / "augaudit" / "stages")
     for name, stage in doc["stages"].items():
         body = stage.get("do", stage)
         stage_name = STAGE_OF.get(name, name)
-        if stage_name not in graph.STAGES:
-            raise ValueError(f"{path}: stage {name!r} is none of the pipeline's stages ({', '.join(graph.STAGES)})")
+        if stage_name not in known:
+            raise ValueError(f"{path}: stage {name!r} is none of the pipeline's stages ({', '.join(known)})")
         deps = body["deps"]
         code = graph.code_files(stage_name, root)
         rest = [(d, deps.ca.items.get(i)) for i, d in enumerate(deps) if not str(d).startswith(("scripts/", "src/"))]
@@ -79,6 +80,9 @@ def render(root: str | Path = ".") -> str:
             body.insert(list(body).index("deps") + 1, "params", want)
         elif "params" in body:
             del body["params"]
+    if missing := set(known) - {STAGE_OF.get(name, name) for name in doc["stages"]}:
+        raise ValueError(f"{path}: no stage runs {', '.join(sorted(missing))}: add one (cmd, deps, outs, as the "
+                         "others), then run make dvc.yaml")
     out = io.StringIO()
     y.dump(doc, out)
     return out.getvalue()

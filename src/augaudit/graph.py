@@ -15,8 +15,6 @@ import ast
 from functools import cache
 from pathlib import Path
 
-STAGES = ("prepare", "check", "scope", "train", "perturb", "predict", "score", "compare", "report")
-
 
 def _module_file(package: Path, name: str) -> Path | None:
     """The file of an augaudit module name (`augaudit.stages.score`), if it is one."""

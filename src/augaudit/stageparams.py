@@ -1,12 +1,12 @@
 """What each stage reads of params.yaml, and the per-variant settings it resolves to.
 
-`stage_params` is each stage's scope: the keys it declares, recorded in provenance and used as
-Snakemake's rerun trigger (dvc.yaml lists the same keys, except train's, which reach DVC through
-the scope stage's file: see augaudit.stages.scope; tests/test_graph.py checks both). `call`
-runs a stage as its entry point does: on `scope`, those keys alone, so a read of any other key is a
-KeyError, plus the model layout the DAG decided (which replicates, warm-started from what). Stage
-modules import only this module of the params handling, so editing validation (augaudit.config)
-re-runs nothing.
+`stage_params` is a stage's scope for one job: the keys its PARAMS declare (augaudit.stages, the
+registry), recorded in provenance and used as Snakemake's rerun trigger (dvc.yaml lists the same keys,
+written by `make dvc.yaml`, except train's, which reach DVC through the scope stage's file: see
+augaudit.stages.scope). `call` runs a stage as its entry point does: on `scope`, those keys alone, so
+a read of any other key is a KeyError, plus the model layout the DAG decided (which replicates,
+warm-started from what). Stage modules import only this module of the params handling, so editing
+validation (augaudit.config) re-runs nothing.
 """
 
 from __future__ import annotations
@@ -15,13 +15,9 @@ import copy
 import re
 from importlib import import_module
 
-from augaudit import paths
+from augaudit import paths, stages
 
 VARIANT_MODELS = re.compile(r"^results/models/([a-z][a-z0-9_]*)/?$")  # init: warm start from another variant
-# What training reads of a variant and of its recipe. The rest is the audit's (a variant's `baseline`,
-# `prescribed`, `prescribed_for`; a recipe's `targets`): compare reads it, and editing it trains nothing.
-VARIANT_TRAINING = ("init", "recipe", "evaluate_only", "train")
-RECIPE_TRAINING = ("albumentations", "ultralytics")
 
 
 def parent_variant(variant: dict) -> str | None:
@@ -67,53 +63,52 @@ def train_settings(params: dict, variant: str) -> dict:
     return settings
 
 
-def stage_params(params: dict, stage: str, item: str | None = None) -> dict:
-    """The keys a stage reads: recorded in provenance and used as Snakemake's rerun trigger.
+def _lookup(params: dict, key: str):
+    node = params
+    for part in key.split("."):
+        node = node[part]
+    return node
 
-    dvc.yaml lists the same keys for each stage; keep the two in step.
-    """
-    p = params
-    if stage == "prepare":
-        sub = {"seed": p["seed"], "dataset": p["dataset"]}
-    elif stage == "check":
-        sub = {}
-    elif stage == "scope":  # what every variant's training reads, and how many replicates each has
-        sub = {"seed": p["seed"], "device": p["device"], "train": p["train"], "variants": p["variants"],
-               "recipes": p["recipes"]}
-    elif stage == "train":  # one replicate's job: the replicate count is not among its inputs
-        v = {k: copy.deepcopy(x) for k, x in p["variants"][item].items() if k in VARIANT_TRAINING}
-        v.get("train", {}).pop("replicates", None)
-        if v.get("train") == {}:
-            del v["train"]
-        recipe = {k: x for k, x in p["recipes"][v["recipe"]].items() if k in RECIPE_TRAINING}
-        sub = {"seed": p["seed"], "device": p["device"],
-               "train": {k: x for k, x in p["train"].items() if k != "replicates"},
-               f"variants.{item}": v, f"recipes.{v['recipe']}": recipe}
-    elif stage == "perturb":
-        sub = {"seed": p["seed"], "dataset.eval_split": p["dataset"]["eval_split"], "perturb": p["perturb"],
-               f"perturbations.{item}": p["perturbations"][item]}
-    elif stage == "predict":  # item: the test set, clean or a perturbation (whose severities it reads)
-        sub = {"device": p["device"], "predict": p["predict"], "dataset.eval_split": p["dataset"]["eval_split"]}
-        if item != "clean":
-            sub[f"perturbations.{item}.severities"] = p["perturbations"][item]["severities"]
-    elif stage == "score":
-        sub = {"seed": p["seed"], "score": p["score"], "perturbations": p["perturbations"],
-               "dataset.eval_split": p["dataset"]["eval_split"]}
-    elif stage == "compare":
-        sub = {"seed": p["seed"], "compare": p["compare"], "score.break_drop": p["score"]["break_drop"],
-               "variants": p["variants"], "recipes": p["recipes"], "perturbations": p["perturbations"]}
-    elif stage == "report":
-        sub = {"compare": p["compare"], "score": p["score"], "variants": p["variants"],
-               "perturbations": p["perturbations"], "dataset.eval_split": p["dataset"]["eval_split"]}
-    else:
-        raise KeyError(stage)
+
+def _select(value, selection: tuple[str, ...]):
+    """Part of a declared key's value: the names kept (in params' order, those present), less `-name`s."""
+    keep = [s for s in selection if not s.startswith("-")]
+    out = copy.deepcopy({k: v for k, v in value.items() if k in keep} if keep else value)
+    for dropped in (s[1:] for s in selection if s.startswith("-")):
+        *parents, last = dropped.split(".")
+        nodes = [out]
+        for name in parents:
+            nodes.append(nodes[-1].get(name) if isinstance(nodes[-1], dict) else None)
+        if isinstance(nodes[-1], dict):
+            nodes[-1].pop(last, None)
+            for parent, name, node in zip(reversed(nodes[:-1]), reversed(parents), reversed(nodes[1:]), strict=True):
+                if node == {}:  # a section left empty is not declared at all
+                    del parent[name]
+    return out
+
+
+def stage_params(params: dict, stage: str, **job: str) -> dict:
+    """The keys a stage reads (its PARAMS, augaudit.stages) for one job: recorded in provenance, used
+    as Snakemake's rerun trigger and listed in dvc.yaml's `params:`."""
+    declared = stages.declaration(stage)
+    if unknown := set(job) - set(declared.jobs):
+        raise TypeError(f"stage {stage}: its jobs are named by {sorted(declared.jobs)}, not {sorted(unknown)}")
+    sub = {}
+    for template, selection in declared.params:
+        if "{perturbation}" in template and job.get("perturbation") == "clean":
+            continue  # the clean test set has no perturbation entry
+        names = dict(job)
+        if "{recipe}" in template:
+            names["recipe"] = params["variants"][job["variant"]]["recipe"]
+        key = template.format(**names)
+        sub[key] = _select(_lookup(params, key), selection)
     return copy.deepcopy(sub)
 
 
-def scope(params: dict, stage: str, item: str | None = None) -> dict:
+def scope(params: dict, stage: str, **job: str) -> dict:
     """The declared keys of `stage_params`, nested as params.yaml nests them, and nothing else."""
     out: dict = {}
-    for key, value in stage_params(params, stage, item).items():
+    for key, value in stage_params(params, stage, **job).items():
         *parents, last = key.split(".")
         node = out
         for name in parents:
@@ -122,24 +117,36 @@ def scope(params: dict, stage: str, item: str | None = None) -> dict:
     return out
 
 
-def call(params: dict, stage: str, variant: str | None = None, perturbation: str | None = None,
-         replicate: str | None = None, **options):
-    """Run augaudit.stages.<stage> on its declared params only; `params` is the whole validated file.
+def _inits(params: dict, job: dict) -> dict[str, str]:
+    names = [job["replicate"]] if job.get("replicate") else replicate_names(params, job["variant"])
+    return {r: init_path(params, job["variant"], r) for r in names}
 
-    The replicates a stage reads and the weights each starts from are part of the DAG's shape (a
-    Snakemake job's inputs, a DVC stage's deps), so they are resolved here and passed as arguments.
-    """
+
+# what a stage's run may take besides its job's names, resolved from the DAG's shape (which replicates,
+# warm-started from what): a Snakemake job's inputs, a DVC stage's deps
+DERIVED = {
+    "replicates": lambda params, job: replicate_names(params, job["variant"]),
+    "inits": _inits,
+    "replicates_of": lambda params, job: {v: replicate_names(params, v) for v in params["variants"]},
+}
+
+
+def call(params: dict, stage: str, **given):
+    """Run augaudit.stages.<stage> as its entry point does, `params` being the whole validated file: on
+    `scope`, its declared keys alone (so a read of any other key is a KeyError), with each argument its
+    `run` names: the job's names, what DERIVED resolves, and the options given (e.g. `workers`)."""
+    declared = stages.declaration(stage)
+    job = {k: given.pop(k) for k in declared.jobs if given.get(k) is not None}
+    given = {k: v for k, v in given.items() if v is not None and k not in declared.jobs}
+    args = {}
+    for name, _ in declared.arguments:
+        if name in job:
+            args[name] = job[name]
+        elif name in DERIVED:
+            args[name] = DERIVED[name](params, job)
+        elif name in given:
+            args[name] = given.pop(name)
+    if given:
+        raise TypeError(f"stage {stage}: run takes no {sorted(given)}")
     run = import_module(f"augaudit.stages.{stage}").run  # the stage's code is in its own graph.code_files
-    scoped = scope(params, stage, {"train": variant, "perturb": perturbation, "predict": perturbation}.get(stage))
-    if stage == "train":
-        names = [replicate] if replicate else replicate_names(params, variant)
-        return run(scoped, variant, {r: init_path(params, variant, r) for r in names}, replicate, **options)
-    if stage == "perturb":
-        return run(scoped, perturbation, **options)
-    if stage == "predict":
-        return run(scoped, variant, perturbation, replicate_names(params, variant), **options)
-    if stage == "score":
-        return run(scoped, variant, replicate_names(params, variant), **options)
-    if stage == "report":
-        return run(scoped, {v: replicate_names(params, v) for v in params["variants"]}, **options)
-    return run(scoped, **options)
+    return run(scope(params, stage, **job), **args)

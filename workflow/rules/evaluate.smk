@@ -11,7 +11,7 @@ rule predict:
     benchmark:
         "logs/benchmark/predict/{variant}/{perturbation}.tsv"
     params:
-        stage=lambda wc: stage_params(config, "predict", wc.perturbation),
+        stage=lambda wc: stage_params(config, "predict", perturbation=wc.perturbation),
     shell:
         "python scripts/predict.py --variant {wildcards.variant} --perturbation {wildcards.perturbation} > {log} 2>&1"
 

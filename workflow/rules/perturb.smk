@@ -13,6 +13,6 @@ rule perturb:
     # that asks for every core cannot start beside a training job, so it waited for all of them
     threads: lambda wc: max(1, workflow.cores // 2)
     params:
-        stage=lambda wc: stage_params(config, "perturb", wc.perturbation),
+        stage=lambda wc: stage_params(config, "perturb", perturbation=wc.perturbation),
     shell:
         "python scripts/perturb.py --perturbation {wildcards.perturbation} > {log} 2>&1"

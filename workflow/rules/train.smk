@@ -32,6 +32,6 @@ rule train:
     # 1-thread trainings take 116 s where the same two take 166 s one after the other on 2 threads
     threads: lambda wc: max(1, workflow.cores // 2)
     params:
-        stage=lambda wc: stage_params(config, "train", wc.variant),
+        stage=lambda wc: stage_params(config, "train", variant=wc.variant),
     shell:
         "python scripts/train.py --variant {wildcards.variant} --replicate {wildcards.replicate} > {log} 2>&1"

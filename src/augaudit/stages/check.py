@@ -19,6 +19,10 @@ from augaudit import datasets, provenance, stageparams
 from augaudit.files import atomic_dir, write_json
 from augaudit.paths import CHECK, CLEAN
 
+# the registry (augaudit.stages): one job, reading no params
+JOBS = {}
+PARAMS = ()
+
 
 def check_image(path: Path) -> tuple[int, int]:
     """The image's size as displayed; a file that does not decode fully is an error naming it."""

@@ -19,6 +19,10 @@ from augaudit import paths, perturbations, progress, provenance, risk, stagepara
 from augaudit.audit import SPLIT, audit, validation_half
 from augaudit.files import atomic_dir, write_json, write_text
 
+# the registry (augaudit.stages): one job, and the params.yaml keys it reads
+JOBS = {}
+PARAMS = ("seed", "compare", "score.break_drop", "variants", "recipes", "perturbations")
+
 SUMMARY_COLUMNS = ["variant", "perturbation", "factor", "severity", "map50", "map50_95", "risk", "risk_low",
                    "risk_high", "n_images", "map50_sd", "map50_95_sd", "replicates"]
 SLICE_COLUMNS = ["variant", "slice", "map50_clean", "map50_95_clean", "map50_perturbed", "map50_95_perturbed",

@@ -25,6 +25,10 @@ from augaudit.files import atomic_dir, sha256_bytes, sha256_file, write_json, wr
 from augaudit.paths import BOX_COLUMNS, CLEAN, PERTURBED
 from augaudit.perturbations import pipeline
 
+# the registry (augaudit.stages): one job per perturbation, and the params.yaml keys it reads
+JOBS = {"perturbation": "perturbations"}
+PARAMS = ("seed", "dataset.eval_split", "perturb", "perturbations.{perturbation}")
+
 CHUNK = 16  # images per task sent to a worker
 
 
@@ -68,14 +72,14 @@ def _write_csv(path: Path, header: list[str], rows) -> None:
     write_text(path, buf.getvalue())
 
 
-def run(params: dict, name: str, workers: int | None = None) -> Path:
-    spec = params["perturbations"][name]
+def run(params: dict, perturbation: str, workers: int | None = None) -> Path:
+    spec = params["perturbations"][perturbation]
     ladder = spec.get("ladder")
     source = CLEAN / "images" / params["dataset"]["eval_split"]
     images = datasets.list_images(source)
     if not images:
         raise datasets.DatasetError(f"{source}: no images to perturb")
-    out = PERTURBED / name
+    out = PERTURBED / perturbation
     start = time.perf_counter()
     with atomic_dir(out) as tmp:
         jobs = []
@@ -83,19 +87,21 @@ def run(params: dict, name: str, workers: int | None = None) -> Path:
         for severity in sorted(spec["severities"]):
             for kind in ("images", "labels"):
                 (tmp / str(severity) / kind).mkdir(parents=True)
-            jobs += [(name, severity, ladder, pipeline.image_seed(params["seed"], name, severity, im.stem), im,
-                      source, i < kept, tmp / str(severity)) for i, im in enumerate(images)]
-        results = _map(jobs, workers or THREADS, f"perturb {name}")
+            seeds = [pipeline.image_seed(params["seed"], perturbation, severity, im.stem) for im in images]
+            jobs += [(perturbation, severity, ladder, seed, im, source, i < kept, tmp / str(severity))
+                     for i, (im, seed) in enumerate(zip(images, seeds, strict=True))]
+        results = _map(jobs, workers or THREADS, f"perturb {perturbation}")
         header = list(results[0][0])
         _write_csv(tmp / testsets.MANIFEST, header, ([row[k] for k in header] for row, _ in results))
-        write_json(tmp / testsets.SET_FILE, {"perturbation": name, "ladder": ladder, "source": source.as_posix()})
+        write_json(tmp / testsets.SET_FILE,
+                   {"perturbation": perturbation, "ladder": ladder, "source": source.as_posix()})
         for severity in spec["severities"]:
             _write_csv(tmp / str(severity) / "boxes.csv", BOX_COLUMNS,
                        (b for row, boxes in results if row["severity"] == severity for b in boxes))
-        values = {s: perturbations.ladder_value(name, s, ladder) for s in spec["severities"]}
-        provenance.write(tmp, "perturb", {"clean": source}, stageparams.stage_params(params, "perturb", name),
-                         params["seed"], extra={"factor": perturbations.CATALOGUE[name].factor,
-                                                "ladder_values": values})
-    progress.done(f"perturb {name}: {len(images)} images x {len(spec['severities'])} severities, "
+        values = {s: perturbations.ladder_value(perturbation, s, ladder) for s in spec["severities"]}
+        declared = stageparams.stage_params(params, "perturb", perturbation=perturbation)
+        provenance.write(tmp, "perturb", {"clean": source}, declared, params["seed"],
+                         extra={"factor": perturbations.CATALOGUE[perturbation].factor, "ladder_values": values})
+    progress.done(f"perturb {perturbation}: {len(images)} images x {len(spec['severities'])} severities, "
                   f"{min(kept, len(images))} per severity kept as PNG", start)
     return out

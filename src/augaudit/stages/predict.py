@@ -11,6 +11,10 @@ from pathlib import Path
 from augaudit import THREADS, inference, paths, progress, provenance, runtime, stageparams, testsets
 from augaudit.files import atomic_dir, write_parquet
 
+# the registry (augaudit.stages): one job per variant and test set, and the params.yaml keys it reads
+JOBS = {"variant": "variants", "perturbation": "test sets"}
+PARAMS = ("device", "predict", "dataset.eval_split", "perturbations.{perturbation}.severities")
+
 
 def run(params: dict, variant: str, perturbation: str, replicates: list[str]) -> Path:
     runtime.offline()
@@ -35,7 +39,7 @@ def run(params: dict, variant: str, perturbation: str, replicates: list[str]) ->
         inputs["test_set"] = paths.test_dir(perturbation)
         if perturbation != "clean":
             inputs["clean"] = paths.CLEAN / "images" / split
-        declared = stageparams.stage_params(params, "predict", perturbation)
+        declared = stageparams.stage_params(params, "predict", perturbation=perturbation)
         provenance.write(tmp, "predict", inputs, declared, None, device)
     progress.done(f"predict {variant} on {perturbation}: {len(replicates)} replicates x {len(severities)} "
                   f"severities, {images} images on {device}", start)

@@ -9,6 +9,10 @@ from augaudit import datasets, provenance, stageparams, synthetic
 from augaudit.files import atomic_dir
 from augaudit.paths import CLEAN
 
+# the registry (augaudit.stages): one job, and the params.yaml keys it reads
+JOBS = {}
+PARAMS = ("seed", "dataset")
+
 
 def run(params: dict) -> Path:
     source = params["dataset"]["source"]

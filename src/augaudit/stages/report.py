@@ -25,6 +25,10 @@ from augaudit import charts, datasets, drawing, failures, paths, perturbations, 
 from augaudit.files import atomic_dir, write_text
 from augaudit.numbers import interval, number, p_value
 
+# the registry (augaudit.stages): one job, and the params.yaml keys it reads
+JOBS = {}
+PARAMS = ("compare", "score", "variants", "perturbations", "dataset.eval_split")
+
 FAILURES_PER_FACTOR = 2
 TEMPLATE = "report.html.j2"  # in src/augaudit/templates/ (Jinja2, autoescaped)
 
@@ -305,8 +309,8 @@ def page_html(spec: dict, context: dict) -> str:
         vegaembed_script=Markup(bundle), vegalite_version=alt.VEGALITE_VERSION, **context)
 
 
-def run(params: dict, replicates: dict[str, list[str]]) -> Path:
-    """The report of a finished run; `replicates`: each variant's trained replicates, in params' order."""
+def run(params: dict, replicates_of: dict[str, list[str]]) -> Path:
+    """The report of a finished run; `replicates_of`: each variant's trained replicates, in params' order."""
     zones = params["compare"]["zones"]
     summary = pd.read_csv(paths.SUMMARY / "summary.csv")
     metrics = json.loads((paths.SUMMARY / "metrics.json").read_text())
@@ -332,7 +336,7 @@ def run(params: dict, replicates: dict[str, list[str]]) -> Path:
                        _prescription_frame(audit)))
     tables.append(("Breaking points (in each ladder's own unit; 95 % interval over images and seeds)",
                    _breaking_frame(metrics)))
-    tables.append(("Provenance", _provenance_frame(replicates)))
+    tables.append(("Provenance", _provenance_frame(replicates_of)))
     doc = page_html(page.to_dict(), {
         "findings": [Markup(line) for line in findings(metrics, audit)],  # built with every value escaped
         "break_drop": params["score"]["break_drop"], "confidence": f"{params['compare']['confidence']:.0%}",

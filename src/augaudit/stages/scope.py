@@ -20,12 +20,16 @@ from pathlib import Path
 from augaudit import paths, provenance, stageparams
 from augaudit.files import atomic_dir, write_json
 
+# the registry (augaudit.stages): one job, and the params.yaml keys it reads
+JOBS = {}
+PARAMS = ("seed", "device", "train", "variants", "recipes")
+
 
 def run(params: dict) -> Path:
     with atomic_dir(paths.SCOPE) as tmp:
         for variant in params["variants"]:
             write_json(tmp / paths.train_scope(variant).relative_to(paths.SCOPE),
-                       {"params": stageparams.stage_params(params, "train", variant),
+                       {"params": stageparams.stage_params(params, "train", variant=variant),
                         "replicates": stageparams.replicates(params, variant)})
         provenance.write(tmp, "scope", {}, stageparams.stage_params(params, "scope"), None)
     return paths.SCOPE

@@ -12,6 +12,10 @@ from augaudit import datasets, metrics, paths, perturbations, progress, provenan
 from augaudit.files import atomic_dir, write_json, write_parquet
 from augaudit.perturbations import pipeline
 
+# the registry (augaudit.stages): one job per variant, and the params.yaml keys it reads
+JOBS = {"variant": "variants"}
+PARAMS = ("seed", "score", "perturbations", "dataset.eval_split")
+
 
 def tests(params: dict) -> list[tuple[str, int]]:
     """clean first, then every (perturbation, severity) in params order."""

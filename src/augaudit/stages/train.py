@@ -15,6 +15,19 @@ import yaml
 from augaudit import config, datasets, paths, provenance, recipes, runtime, stageparams, training
 from augaudit.files import atomic_dir, write_json, write_text
 
+# the registry (augaudit.stages): one job per variant and replicate (DVC's: one per variant, every
+# replicate), and the params.yaml keys it reads
+JOBS = {"variant": "variants", "replicate": "replicates"}
+PARAMS = (
+    "seed",
+    "device",
+    "train: * -replicates",  # a replicate count shapes the DAG; no job reads it
+    # what training reads of a variant and its recipe; the rest (a variant's baseline, prescribed,
+    # prescribed_for; a recipe's targets) is the audit's: editing it trains nothing
+    "variants.{variant}: init recipe evaluate_only train -train.replicates",
+    "recipes.{recipe}: albumentations ultralytics",
+)
+
 
 def replicate_seed(params: dict, replicate: str) -> int:
     """Replicate rI of every variant trains with the same seed: paired seeds. Two variants' replicates rI
@@ -64,7 +77,7 @@ def trainable(params: dict, variant: str) -> None:
 def _train_one(params: dict, variant: str, replicate: str, init: str, device: str, folder: Path) -> None:
     v = params["variants"][variant]
     folder.mkdir(parents=True, exist_ok=True)
-    stage_params = stageparams.stage_params(params, "train", variant)
+    stage_params = stageparams.stage_params(params, "train", variant=variant)
     if v.get("evaluate_only"):  # the checkpoint as it is, so predict/score treat it like a trained one
         shutil.copyfile(init, folder / "best.pt")
         write_json(folder / "recipe.json", {"name": v["recipe"], "evaluate_only": True,
