@@ -1,7 +1,7 @@
 # augaudit workflow: snakemake --cores all   (the same stages as dvc.yaml; see README)
 from snakemake.exceptions import WorkflowError
 
-from augaudit import config as params_file
+from augaudit import paramsfile
 from augaudit.runtime import config_dir
 
 
@@ -13,8 +13,8 @@ configfile: "params.yaml"
 # this or by the jobs.
 if not workflow.remote_exec:
     try:
-        strict = params_file.load("params.yaml", config_dir() / "augaudit")  # duplicate keys, aliases, NaN...
-    except params_file.ConfigError as e:
+        strict = paramsfile.load("params.yaml", config_dir() / "augaudit")  # duplicate keys, aliases, NaN...
+    except paramsfile.ParamsError as e:
         raise WorkflowError(str(e)) from None
     if strict != config:  # every job reads params.yaml itself: a plan from other values would lie
         raise WorkflowError(

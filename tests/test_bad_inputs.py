@@ -12,7 +12,7 @@ import pytest
 import torch
 import yaml
 
-from augaudit import config, datasets, synthetic
+from augaudit import datasets, paramsfile, synthetic
 from augaudit.stageparams import call
 
 from conftest import ROOT, default_params
@@ -52,8 +52,8 @@ def test_bad_params(case, tmp_path):
     edit, words = PARAMS_CASES[case]
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(_edit(edit), sort_keys=False))
-    with pytest.raises(config.ConfigError) as e:
-        config.load(path)
+    with pytest.raises(paramsfile.ParamsError) as e:
+        paramsfile.load(path)
     assert str(e.value).startswith(str(path)) and words in str(e.value) and "\n" not in str(e.value)
 
 
@@ -61,13 +61,13 @@ def test_bad_params(case, tmp_path):
 def test_unparseable_params(tmp_path, text, words):
     path = tmp_path / "params.yaml"
     path.write_text(text)
-    with pytest.raises(config.ConfigError, match=words):
-        config.load(path)
+    with pytest.raises(paramsfile.ParamsError, match=words):
+        paramsfile.load(path)
 
 
 def test_missing_params_file(tmp_path):
-    with pytest.raises(config.ConfigError, match="params file not found"):
-        config.load(tmp_path / "nope.yaml")
+    with pytest.raises(paramsfile.ParamsError, match="params file not found"):
+        paramsfile.load(tmp_path / "nope.yaml")
 
 
 # ---------------------------------------------------------------- datasets
@@ -320,8 +320,8 @@ def test_an_evaluated_split_without_labels_needs_label_free_scoring(project):
 def test_params_that_are_not_utf8_text_are_one_line_naming_the_file(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_bytes((ROOT / "params.yaml").read_bytes().replace(b"seed: 0", b"seed: 0 # \xff"))
-    with pytest.raises(config.ConfigError, match=r"params\.yaml: not UTF-8 text \(byte b'\\xff' at offset \d+\)"):
-        config.load(path)
+    with pytest.raises(paramsfile.ParamsError, match=r"params\.yaml: not UTF-8 text \(byte b'\\xff' at offset \d+\)"):
+        paramsfile.load(path)
 
 
 @pytest.mark.parametrize("blocker", ["file", "read-only"])
@@ -359,8 +359,8 @@ def test_a_batch_larger_than_the_train_split_is_refused_before_training(project)
     root, params = project
     call(params, "prepare")
     params["variants"]["baseline"]["train"] = {"batch": 4}  # 3 train images
-    with pytest.raises(config.ConfigError, match=r"params.yaml: variants.baseline.train.batch: 4 is larger than the "
-                                                 r"train split \(3 images in data/clean/images/train\); use at most 3"):
+    with pytest.raises(paramsfile.ParamsError, match=r"params.yaml: variants.baseline.train.batch: 4 is larger "
+                       r"than the train split \(3 images in data/clean/images/train\); use at most 3"):
         call(params, "train", variant="baseline")
     assert not (root / "results/models").exists()
 

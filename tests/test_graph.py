@@ -1,6 +1,6 @@
 """One graph: dvc.yaml's code dependencies and params are the ones Snakemake's rules compute, in seconds.
 
-Snakemake's rules take each stage's code files from augaudit.graph (the imports, followed) and its
+Snakemake's rules take each stage's code files from augaudit.codedeps (the imports, followed) and its
 params from stageparams.stage_params; dvc.yaml must list the same, or the two engines would re-run
 different things after the same edit: `make dvc.yaml` writes its code lists (augaudit.dvcfile).
 """
@@ -16,7 +16,7 @@ import shutil
 import pytest
 import yaml
 
-from augaudit import dvcfile, graph, paths, stageparams, stages
+from augaudit import codedeps, dvcfile, paths, stageparams, stages
 
 from conftest import ROOT, default_params
 
@@ -33,7 +33,7 @@ def _body(name: str) -> dict:
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_dvc_lists_each_stage_s_computed_code(stage):
-    want = graph.code_files(stage, ROOT)
+    want = codedeps.code_files(stage, ROOT)
     for name in DVC_STAGES[stage]:
         listed = [d for d in _body(name)["deps"] if d.startswith(("scripts/", "src/"))]
         assert listed == want, f"dvc.yaml stage {name}: its code deps are not the computed ones: run make dvc.yaml"
@@ -156,7 +156,7 @@ def test_code_follows_imports_wherever_they_are(tmp_path):
     (package / "a.py").write_text("from augaudit.c import thing\n")
     for name in ("b", "c", "unused"):
         (package / f"{name}.py").write_text("thing = 1\n")
-    files = graph.code_files("demo", tmp_path)
+    files = codedeps.code_files("demo", tmp_path)
     assert files == ["scripts/demo.py"] + [f"src/augaudit/{f}" for f in
                                            ("__init__.py", "a.py", "b.py", "c.py", "stages/demo.py")]
 
@@ -237,7 +237,7 @@ def test_editing_a_module_plans_exactly_the_stages_that_import_it(tmp_path):
     checked = 0
     for module in modules:
         rel = module.relative_to(project).as_posix()
-        expected = {s for s in STAGES if rel in graph.code_files(s, project)}
+        expected = {s for s in STAGES if rel in codedeps.code_files(s, project)}
         original, stat = module.read_bytes(), module.stat()
         module.write_bytes(original + b"\n# an edit\n")
         try:
@@ -277,7 +277,7 @@ def test_a_stage_gets_its_declared_params_and_nothing_else(stage, monkeypatch):
     module = importlib.import_module(f"augaudit.stages.{stage}")
     for job in _jobs(params, stage):
         declared = stageparams.stage_params(params, stage, **job)
-        scoped = stageparams.scope(params, stage, **job)
+        scoped = stageparams.scoped(params, stage, **job)
         assert stageparams.stage_params(scoped, stage, **job) == declared
         flat = {}
         for key in declared:  # the scope, flattened back to the declared keys
@@ -345,7 +345,7 @@ def _edits(params):
     declared keys that hold it: `score.break_drop` is declared apart from the rest of `score`), the
     first that has a valid other value. Replicates set the DAG's shape (jobs appear or go), not a
     job's params, and are left to the replicate tests."""
-    from augaudit import config
+    from augaudit import paramsfile
 
     declared = {(s, key): value for s in STAGES for job in _jobs(params, s)
                 for key, value in stageparams.stage_params(params, s, **job).items()}
@@ -377,8 +377,8 @@ def _edits(params):
             node = node[part]
         node[path[-1]] = new
         try:
-            config.validate(edited)
-        except config.ConfigError:
+            paramsfile.validate(edited)
+        except paramsfile.ParamsError:
             continue
         seen.add(how)
         yield dotted, edited
@@ -499,5 +499,5 @@ def test_a_prescription_plans_only_the_new_variants_and_the_summary(tmp_path):
 
 
 def test_a_stage_depends_on_the_templates_its_modules_render():
-    assert "src/augaudit/templates/report.html.j2" in graph.code_files("report", ROOT)
-    assert not any(f.endswith(".j2") for f in graph.code_files("compare", ROOT))
+    assert "src/augaudit/templates/report.html.j2" in codedeps.code_files("report", ROOT)
+    assert not any(f.endswith(".j2") for f in codedeps.code_files("compare", ROOT))

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from augaudit import gallery as gallery_mod
+from augaudit import catalogue_sheet as catalogue_sheet
 from augaudit import perturbations as P
 from augaudit.perturbations import pipeline
 from augaudit.perturbations.kernels import _shared as shared
@@ -478,15 +478,15 @@ def test_saturate_matches_the_hsv_round_trip(c, scene):
     assert np.abs(colour.saturate(img, c, None).astype(float) - _hsv_round_trip(img, edit)).max() <= 1.01
 
 
-def test_gallery_grid_size(scene):
+def test_catalogue_sheet_grid_size(scene):
     img, labels = scene
     names, severities = ["gaussian_blur", "hflip", "rotate"], [1, 3, 5]
-    grid = gallery_mod.gallery(img, labels, names=names, severities=severities)
+    grid = catalogue_sheet.sheet(img, labels, names=names, severities=severities)
     h, w = img.shape[:2]
-    gap = gallery_mod.GAP
+    gap = catalogue_sheet.GAP
     assert grid.dtype == np.uint8
-    assert grid.shape == (gallery_mod.HEADER_HEIGHT + len(names) * (h + gap),
-                          gallery_mod.LABEL_WIDTH + len(severities) * (w + gap), 3)
+    assert grid.shape == (catalogue_sheet.HEADER_HEIGHT + len(names) * (h + gap),
+                          catalogue_sheet.LABEL_WIDTH + len(severities) * (w + gap), 3)
 
 
 @pytest.mark.parametrize("shape", [(60, 160), (160, 60)], ids=["wide", "tall"])

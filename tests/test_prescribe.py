@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from augaudit import config, perturbations, prescribe, recipes
+from augaudit import paramsfile, perturbations, prescribe, recipes
 
 from conftest import ROOT
 
@@ -84,7 +84,7 @@ def write_run(root, params_text: str | None = None, **metrics_kw) -> dict:
     """A finished run in `root`: params.yaml (the repository's default, comments and all) and its summary."""
     text = params_text if params_text is not None else (ROOT / "params.yaml").read_text()
     (root / "params.yaml").write_text(text)
-    params = config.load(root / "params.yaml")
+    params = paramsfile.load(root / "params.yaml")
     summary = root / "results" / "summary"
     summary.mkdir(parents=True, exist_ok=True)
     (summary / "metrics.json").write_text(json.dumps(fake_metrics(params, **metrics_kw), indent=2))
@@ -189,7 +189,7 @@ def test_a_prescription_is_deterministic_and_a_valid_params_file(run_dir):
     first = {f: (out / f).read_bytes() for f in ("params.yaml", "params.diff", "prescription.json")}
     _run(run_dir, params)
     assert {f: (out / f).read_bytes() for f in first} == first
-    prescribed = config.load(out / "params.yaml")  # the schema, the cross-references, every recipe built and run
+    prescribed = paramsfile.load(out / "params.yaml")  # the schema, the cross-references, every recipe built and run
     assert set(prescribed["variants"]) == set(params["variants"]) | {f"{v}_{s}" for v in params["variants"]
                                                                       for s in ("rx", "ft")}
     text = first["params.yaml"].decode()
@@ -288,7 +288,7 @@ def test_probabilities_leave_most_training_images_untouched(run_dir):
         assert all(p <= t["p_table"] for p, t in zip(ps, v["transforms"], strict=True))
         assert v["untouched"]["by_recipe"] == pytest.approx(v["untouched"]["by_recipe_before"]
                                                             * v["untouched"]["by_added"], abs=1e-3)
-    config.load(run_dir / "results/prescription/params.yaml")
+    paramsfile.load(run_dir / "results/prescription/params.yaml")
     record = _record(_run(run_dir, params, variants=("mixed",), keep_clean=0.8))
     assert record["variants"]["mixed_rx"]["untouched"]["by_added"] >= 0.8
 
@@ -315,7 +315,7 @@ def test_warm_start_by_default_from_scratch_on_request(run_dir):
     assert cold["flips_rx"] == {**params["variants"]["flips"], "recipe": "flips_rx", "baseline": "flips",
                                 "prescribed_for": "flips", "prescribed": cold["flips_rx"]["prescribed"]}
     assert not any(name.endswith("_ft") for name in cold)  # from scratch, the variant itself is the control
-    config.load(run_dir / "results/prescription/params.yaml")
+    paramsfile.load(run_dir / "results/prescription/params.yaml")
 
 
 def test_prescribing_again_adds_new_names_and_one_header(run_dir):
@@ -328,7 +328,7 @@ def test_prescribing_again_adds_new_names_and_one_header(run_dir):
         "baseline_ft2"
     text = (out / "params.yaml").read_text()
     assert text.count(prescribe.HEADER_START) == 1 and "baseline_rx:" in text and "baseline_rx2:" in text
-    config.load(out / "params.yaml")
+    paramsfile.load(out / "params.yaml")
     # by default, a variant already prescribed for and a control are left out, with the reason
     record = _record(_run(run_dir, params))
     assert sorted(record["variants"]) == ["baseline_rx_rx", "flips_rx", "mixed_rx"]

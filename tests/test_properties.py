@@ -12,7 +12,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from augaudit import config, datasets
+from augaudit import datasets, paramsfile
 
 from conftest import default_params
 
@@ -80,8 +80,8 @@ def test_any_value_anywhere_in_params_is_valid_or_one_line_naming_the_key(tmp_pa
     file = tmp_path_factory.mktemp("p") / "params.yaml"
     file.write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
     try:
-        loaded = config.load(file)
-    except config.ConfigError as e:
+        loaded = paramsfile.load(file)
+    except paramsfile.ParamsError as e:
         message = str(e)
         assert "\n" not in message and message.startswith(str(file)), message
         return
@@ -180,8 +180,8 @@ def test_any_ladder_level_is_in_its_domain_or_refused_naming_the_key(tmp_path_fa
     params = copy.deepcopy(default_params())
     params["perturbations"] = {name: {"severities": [1], "ladder": [level]}}
     try:
-        config.validate(params)
-    except config.ConfigError as e:
+        paramsfile.validate(params)
+    except paramsfile.ParamsError as e:
         assert "\n" not in str(e) and f"perturbations.{name}.ladder" in str(e), str(e)
         return
     spec = perturbations.CATALOGUE[name]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from albumentations.core.serialization import SERIALIZABLE_REGISTRY
 
-from augaudit import config, recipes
+from augaudit import paramsfile, recipes
 
 from conftest import default_params
 
@@ -92,21 +92,21 @@ def test_an_argument_no_image_could_use_is_refused_before_it_runs():
     test); the recipe is refused at once, naming the transform's line and argument."""
     params = default_params()
     params["recipes"]["mixed"]["albumentations"][0]["blur_limit"] = [3, 10**18]
-    with pytest.raises(config.ConfigError, match=r"^params\.yaml:\d+: recipes\.mixed\.albumentations\[0\]: "
+    with pytest.raises(paramsfile.ParamsError, match=r"^params\.yaml:\d+: recipes\.mixed\.albumentations\[0\]: "
                                                  r"argument blur_limit: \[3, 1000000000000000000\] is beyond"):
-        config.validate(params)
+        paramsfile.validate(params)
     params["recipes"]["mixed"]["albumentations"][0]["blur_limit"] = [3, 9]
-    config.validate(params)  # large but sane: accepted
+    paramsfile.validate(params)  # large but sane: accepted
 
 
 def test_the_refusal_names_the_recipe_the_transform_and_the_line(monkeypatch):
     monkeypatch.setitem(SERIALIZABLE_REGISTRY, "ShrinkImage", ShrinkImage)
     params = default_params()
     params["recipes"]["mixed"]["albumentations"].append({"transform": "ShrinkImage"})
-    with pytest.raises(config.ConfigError,
+    with pytest.raises(paramsfile.ParamsError,
                        match=r"^params\.yaml:\d+: recipes\.mixed\.albumentations\[4\]: ShrinkImage changes the "
                              r"image size from 128x128 to 64x64 without moving the boxes"):
-        config.validate(params)
+        paramsfile.validate(params)
 
 
 @pytest.mark.parametrize("imgsz", [64, 320])

@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from augaudit import config, runtime, stageparams
+from augaudit import paramsfile, runtime, stageparams
 from augaudit.datasets import DatasetError
 
 
@@ -34,7 +34,7 @@ def main(args: argparse.Namespace, run: Callable[[dict], object], name: str | No
     """Run `run(params)` as stage `name` (default: the entry script's name)."""
     stage = name or Path(sys.argv[0]).stem
     try:
-        params = config.load(args.params, runtime.config_dir() / "augaudit")  # as the Snakefile left it
+        params = paramsfile.load(args.params, runtime.config_dir() / "augaudit")  # as the Snakefile left it
         is_stage = importlib.util.find_spec(f"augaudit.stages.{stage}") is not None
         if is_stage:  # its imports are start-up, not work
             importlib.import_module(f"augaudit.stages.{stage}")
@@ -45,7 +45,8 @@ def main(args: argparse.Namespace, run: Callable[[dict], object], name: str | No
         if is_stage:
             print(f"timing: start-up {startup:.2f} s, work {end - startup:.2f} s", file=sys.stderr)
             _exit_now()
-    except (config.ConfigError, DatasetError, OSError) as e:  # OSError: permission, not-a-directory, name too long...
+    # OSError: permission, not-a-directory, name too long...
+    except (paramsfile.ParamsError, DatasetError, OSError) as e:
         print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
         sys.exit(1)
     except Exception as e:  # a bug or an input no check foresaw: say where, keep the traceback for the log
@@ -70,7 +71,8 @@ def _exit_now() -> None:
 def item(params: dict, section: str, name: str) -> str:
     """`name` if params[section] declares it, else a one-line error naming the key."""
     if name not in params[section]:
-        raise config.ConfigError(f"params.yaml: {section}.{name}: not declared (known: {', '.join(params[section])})")
+        known = ", ".join(params[section])
+        raise paramsfile.ParamsError(f"params.yaml: {section}.{name}: not declared (known: {known})")
     return name
 
 
@@ -78,5 +80,6 @@ def replicate(params: dict, variant: str, name: str) -> str:
     """`name` if the variant has that replicate, else a one-line error saying which it has."""
     names = stageparams.replicate_names(params, variant)
     if name not in names:
-        raise config.ConfigError(f"params.yaml: variants.{variant}: no replicate {name!r} (it has {', '.join(names)})")
+        raise paramsfile.ParamsError(
+            f"params.yaml: variants.{variant}: no replicate {name!r} (it has {', '.join(names)})")
     return name

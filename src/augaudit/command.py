@@ -15,7 +15,8 @@ SUBCOMMANDS = {  # name: (module, one line for `augaudit --help`)
                                         "(docs/prescribe.md)"),
     "gate": ("augaudit.gate", "exit 1 when a run's risk rose significantly against a baseline run (CI)"),
     "profile": ("augaudit.timings", "where the last Snakemake run's time went, per stage"),
-    "gallery": ("augaudit.gallery", "regenerate docs/perturbation-gallery.png (the catalogue at severities 1, 3, 5)"),
+    "catalogue-sheet": ("augaudit.catalogue_sheet", "regenerate docs/perturbation-catalogue.png (the catalogue at "
+                                                    "severities 1, 3, 5)"),
     "dvc-yaml": ("augaudit.dvcfile", "write dvc.yaml's code dependencies and params from the imports and the "
                                      "stages' declared params"),
 }

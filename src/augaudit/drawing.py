@@ -1,5 +1,5 @@
 """Drawing for people, one way everywhere: boxes, captions and sheets of tiles, for the documentation's
-catalogue sheet (augaudit.gallery), the report's failure panels (augaudit.failures) and its test-set
+catalogue sheet (augaudit.catalogue_sheet), the report's failure panels (augaudit.failures) and its test-set
 sheet (stages/report.py). Images are uint8 arrays, 3 channels; colours in the image's own order."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """dvc.yaml's code dependencies and params, written from the computed import graph and the stages'
 declared params: `augaudit dvc-yaml` (`make dvc.yaml`).
 
-Snakemake's rules take each stage's code files from augaudit.graph and its params from
+Snakemake's rules take each stage's code files from augaudit.codedeps and its params from
 stageparams.stage_params at parse time; DVC cannot compute them, so dvc.yaml lists them. This rewrites
 every stage's `scripts/` and `src/` deps and its `params:` and leaves the rest of the file as it is,
 comments included (ruamel.yaml's round trip): stages, commands, foreach/matrix, data deps and outs are
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from augaudit import graph, stageparams, stages
+from augaudit import codedeps, stageparams, stages
 from augaudit.files import write_text
 
 DVC_YAML = Path("dvc.yaml")
@@ -66,7 +66,7 @@ def render(root: str | Path = ".") -> str:
         if stage_name not in known:
             raise ValueError(f"{path}: stage {name!r} is none of the pipeline's stages ({', '.join(known)})")
         deps = body["deps"]
-        code = graph.code_files(stage_name, root)
+        code = codedeps.code_files(stage_name, root)
         rest = [(d, deps.ca.items.get(i)) for i, d in enumerate(deps) if not str(d).startswith(("scripts/", "src/"))]
         deps.ca.items.clear()
         deps[:] = code + [d for d, _ in rest]

@@ -132,11 +132,11 @@ def compare(current: dict, baseline: dict, tolerance: float, alpha: float) -> li
     check_comparable(current, baseline)
     rows = []
     for variant, m in sorted(current.items()):
-        scopes = [("overall", m["risk"], baseline[variant]["risk"])]
-        scopes += [(f, r, baseline[variant]["risk_by_factor"][f]) for f, r in sorted(m["risk_by_factor"].items())]
-        for scope, now, before in scopes:
+        rows_of = [("overall", m["risk"], baseline[variant]["risk"])]
+        rows_of += [(f, r, baseline[variant]["risk_by_factor"][f]) for f, r in sorted(m["risk_by_factor"].items())]
+        for factor, now, before in rows_of:
             change, p = _rise(now, before)
-            rows.append({"variant": variant, "scope": scope, "baseline": before["risk"], "current": now["risk"],
+            rows.append({"variant": variant, "factor": factor, "baseline": before["risk"], "current": now["risk"],
                          "change": change, "p": p})
     for row, p in zip(rows, adjust([r["p"] for r in rows], "holm"), strict=True):
         row["p_adjusted"] = p
@@ -147,8 +147,8 @@ def compare(current: dict, baseline: dict, tolerance: float, alpha: float) -> li
 
 
 def format_table(rows: list[dict]) -> str:
-    lines = [f"{'variant':<14} {'scope':<12} {'baseline':>8} {'current':>8} {'change':>7} {'p (Holm)':>9}  status"]
-    lines += [f"{r['variant']:<14} {r['scope']:<12} {r['baseline']:>8.1f} {r['current']:>8.1f} {r['change']:>+7.1f} "
+    lines = [f"{'variant':<14} {'factor':<12} {'baseline':>8} {'current':>8} {'change':>7} {'p (Holm)':>9}  status"]
+    lines += [f"{r['variant']:<14} {r['factor']:<12} {r['baseline']:>8.1f} {r['current']:>8.1f} {r['change']:>+7.1f} "
               f"{p_value(r['p_adjusted']):>9}  {r['status']}" for r in rows]
     return "\n".join(lines)
 

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from augaudit import config, paths, perturbations, stageparams, yamlfile
+from augaudit import paramsfile, paths, perturbations, stageparams, yamlfile
 from augaudit.files import atomic_dir, sha256_file, write_json, write_text
 from augaudit.numbers import significant
 
@@ -57,7 +57,7 @@ HEADER_START = "# --- augaudit prescribe"
 HEADER_END = "# --- end of augaudit prescribe's note ---"
 
 
-class PrescriptionError(config.ConfigError):
+class PrescriptionError(paramsfile.ParamsError):
     """A run that cannot be prescribed from; the message is one line naming the file and key."""
 
 
@@ -642,7 +642,7 @@ def run(params: dict, params_path: str | Path = "params.yaml", summary: str | Pa
         if record["variants"]:
             text = params_path.read_text()
             new_text = render(text, new_params, record, out)
-            config.validate(yamlfile.load(new_text, str(out / "params.yaml")), str(out / "params.yaml"), new_text)
+            paramsfile.validate(yamlfile.load(new_text, str(out / "params.yaml")), str(out / "params.yaml"), new_text)
             write_text(tmp / "params.yaml", new_text)
             write_text(tmp / "params.diff", "".join(difflib.unified_diff(
                 text.splitlines(keepends=True), new_text.splitlines(keepends=True),

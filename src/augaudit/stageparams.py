@@ -3,10 +3,10 @@
 `stage_params` is a stage's scope for one job: the keys its PARAMS declare (augaudit.stages, the
 registry), recorded in provenance and used as Snakemake's rerun trigger (dvc.yaml lists the same keys,
 written by `make dvc.yaml`, except train's, which reach DVC through the scope stage's file: see
-augaudit.stages.scope). `call` runs a stage as its entry point does: on `scope`, those keys alone, so
+augaudit.stages.scope). `call` runs a stage as its entry point does: on `scoped` params, those keys alone, so
 a read of any other key is a KeyError, plus the model layout the DAG decided (which replicates,
 warm-started from what). Stage modules import only this module of the params handling, so editing
-validation (augaudit.config) re-runs nothing.
+validation (augaudit.paramsfile) re-runs nothing.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def stage_params(params: dict, stage: str, **job: str) -> dict:
     return copy.deepcopy(sub)
 
 
-def scope(params: dict, stage: str, **job: str) -> dict:
+def scoped(params: dict, stage: str, **job: str) -> dict:
     """The declared keys of `stage_params`, nested as params.yaml nests them, and nothing else."""
     out: dict = {}
     for key, value in stage_params(params, stage, **job).items():
@@ -133,7 +133,7 @@ DERIVED = {
 
 def call(params: dict, stage: str, **given):
     """Run augaudit.stages.<stage> as its entry point does, `params` being the whole validated file: on
-    `scope`, its declared keys alone (so a read of any other key is a KeyError), with each argument its
+    `scoped` params, its declared keys alone (so a read of any other key is a KeyError), with each argument its
     `run` names: the job's names, what DERIVED resolves, and the options given (e.g. `workers`)."""
     declared = stages.declaration(stage)
     job = {k: given.pop(k) for k in declared.jobs if given.get(k) is not None}
@@ -148,5 +148,5 @@ def call(params: dict, stage: str, **given):
             args[name] = given.pop(name)
     if given:
         raise TypeError(f"stage {stage}: run takes no {sorted(given)}")
-    run = import_module(f"augaudit.stages.{stage}").run  # the stage's code is in its own graph.code_files
-    return run(scope(params, stage, **job), **args)
+    run = import_module(f"augaudit.stages.{stage}").run  # the stage's code is in its own codedeps.code_files
+    return run(scoped(params, stage, **job), **args)

@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from augaudit import paths
-from augaudit.graph import code_files
+from augaudit.codedeps import code_files
 from augaudit.stageparams import init_path, replicate_names, stage_params
 
 VARIANTS = list(config["variants"])

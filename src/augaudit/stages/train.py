@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from augaudit import config, datasets, paths, provenance, recipes, runtime, stageparams, training
+from augaudit import datasets, paramsfile, paths, provenance, recipes, runtime, stageparams, training
 from augaudit.files import atomic_dir, write_json, write_text
 
 # the registry (augaudit.stages): one job per variant and replicate (DVC's: one per variant, every
@@ -70,7 +70,7 @@ def trainable(params: dict, variant: str) -> None:
     if batch > images:
         key = f"variants.{variant}.train.batch" if "batch" in params["variants"][variant].get("train", {}) \
             else "train.batch"
-        raise config.ConfigError(f"params.yaml: {key}: {batch} is larger than the train split ({images} images in "
+        raise paramsfile.ParamsError(f"params.yaml: {key}: {batch} is larger than the train split ({images} images in "
                                  f"{paths.CLEAN / 'images' / 'train'}); use at most {images}")
 
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from augaudit import config, stageparams
+from augaudit import paramsfile, stageparams
 
 from conftest import ROOT, default_params, engine_env, make_project
 
@@ -20,7 +20,7 @@ def write(tmp_path, params) -> str:
 
 
 def test_default_params_are_valid():
-    config.load(ROOT / "params.yaml")
+    paramsfile.load(ROOT / "params.yaml")
 
 
 @pytest.mark.parametrize("edit, key, words", [
@@ -70,8 +70,8 @@ def test_invalid_value_names_the_key(tmp_path, edit, key, words):
     params = default_params()
     edit(params)
     path = write(tmp_path, params)
-    with pytest.raises(config.ConfigError) as e:
-        config.load(path)
+    with pytest.raises(paramsfile.ParamsError) as e:
+        paramsfile.load(path)
     message = str(e.value)
     assert "\n" not in message
     assert message.startswith(f"{path}:") and f": {key}: " in message and words in message
@@ -79,7 +79,7 @@ def test_invalid_value_names_the_key(tmp_path, edit, key, words):
 
 @pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.stem)
 def test_ready_made_configs_are_valid(path):
-    config.load(path)
+    paramsfile.load(path)
 
 
 def test_replicates_config_is_the_default_with_six_seeds():
@@ -94,7 +94,7 @@ def test_replicates_and_warm_starts():
     params = default_params()
     params["train"]["replicates"] = 3
     params["variants"]["mixed"]["train"] = {"replicates": 2}
-    config.validate(params)
+    paramsfile.validate(params)
     assert stageparams.replicate_names(params, "baseline") == ["r0", "r1", "r2"]
     assert stageparams.replicate_names(params, "mixed") == ["r0", "r1"]
     assert stageparams.init_path(params, "flips", "r2") == "results/models/baseline/r2/best.pt"  # seed i from seed i
@@ -106,7 +106,7 @@ def test_replicates_and_warm_starts():
     # a parent with one model (or a fixed checkpoint) seeds every replicate of its children
     params["train"]["replicates"] = 1
     params["variants"]["flips"]["train"]["replicates"] = 3
-    config.validate(params)
+    paramsfile.validate(params)
     assert stageparams.init_path(params, "flips", "r2") == "results/models/baseline/r0/best.pt"
 
 
@@ -115,8 +115,8 @@ def test_error_names_the_line(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text(text)
     line = next(i for i, t in enumerate(text.splitlines(), 1) if "epochs: -3" in t)
-    with pytest.raises(config.ConfigError, match=rf"params.yaml:{line}: train.epochs: -3 is less than"):
-        config.load(path)
+    with pytest.raises(paramsfile.ParamsError, match=rf"params.yaml:{line}: train.epochs: -3 is less than"):
+        paramsfile.load(path)
 
 
 def test_entry_point_fails_with_one_line(tmp_path):
@@ -158,8 +158,8 @@ def test_yaml_that_the_schema_never_sees_is_refused(tmp_path, text, line, words)
     path = tmp_path / "params.yaml"
     path.write_text(default[:at] + text + default[at:])
     inserted = default[:at].count("\n") + 1
-    with pytest.raises(config.ConfigError) as e:
-        config.load(path)
+    with pytest.raises(paramsfile.ParamsError) as e:
+        paramsfile.load(path)
     message = str(e.value)
     assert message.startswith(f"{path}:{inserted + line - 1}: ") and "\n" not in message
     assert words.format(inserted=inserted) in message
@@ -174,8 +174,8 @@ def test_yaml_that_the_schema_never_sees_is_refused(tmp_path, text, line, words)
 def test_values_that_only_look_valid_are_refused(edit, key, words):
     params = default_params()
     edit(params)
-    with pytest.raises(config.ConfigError) as e:
-        config.validate(params)
+    with pytest.raises(paramsfile.ParamsError) as e:
+        paramsfile.validate(params)
     assert f": {key}: " in str(e.value) and words in str(e.value)
 
 
@@ -205,8 +205,8 @@ def test_recipes_are_run_before_any_job_starts(tmp_path, spec, words):
     params = default_params()
     params["recipes"]["mixed"]["albumentations"].append(spec)
     path = write(tmp_path, params)
-    with pytest.raises(config.ConfigError) as e:
-        config.load(path)
+    with pytest.raises(paramsfile.ParamsError) as e:
+        paramsfile.load(path)
     line = _line(path, spec["transform"])
     assert str(e.value).startswith(f"{path}:{line}: recipes.mixed.albumentations[4]: {words}")
 
@@ -214,7 +214,7 @@ def test_recipes_are_run_before_any_job_starts(tmp_path, spec, words):
 def test_a_crop_that_fits_the_training_size_is_fine():
     params = default_params()
     params["recipes"]["mixed"]["albumentations"].append({"transform": "RandomCrop", "height": 128, "width": 128})
-    config.validate(params)
+    paramsfile.validate(params)
 
 
 def test_a_params_file_that_passed_is_not_validated_again(tmp_path, monkeypatch):
@@ -223,15 +223,15 @@ def test_a_params_file_that_passed_is_not_validated_again(tmp_path, monkeypatch)
     path = write(tmp_path, default_params())
     cache = tmp_path / "cache"
     calls = []
-    real = config.validate
-    monkeypatch.setattr(config, "validate", lambda *a: calls.append(a[1]) or real(*a))
-    assert config.load(path, cache) == config.load(path, cache) == default_params()
+    real = paramsfile.validate
+    monkeypatch.setattr(paramsfile, "validate", lambda *a: calls.append(a[1]) or real(*a))
+    assert paramsfile.load(path, cache) == paramsfile.load(path, cache) == default_params()
     assert len(calls) == 1 and len(list(cache.iterdir())) == 1
     broken = default_params()
     broken["train"]["epochs"] = 0
     path = write(tmp_path, broken)
-    with pytest.raises(config.ConfigError, match="train.epochs"):
-        config.load(path, cache)
-    with pytest.raises(config.ConfigError, match="train.epochs"):  # a failure is never remembered
-        config.load(path, cache)
+    with pytest.raises(paramsfile.ParamsError, match="train.epochs"):
+        paramsfile.load(path, cache)
+    with pytest.raises(paramsfile.ParamsError, match="train.epochs"):  # a failure is never remembered
+        paramsfile.load(path, cache)
     assert len(calls) == 3

@@ -21,7 +21,7 @@ GAP = 2  # between cells, after each cell
 EMPTY = (230, 230, 230)  # a severity beyond a perturbation's ladder
 BOX = (255, 0, 255)
 
-def gallery(image_rgb: np.ndarray, labels, names: list[str] | None = None,
+def sheet(image_rgb: np.ndarray, labels, names: list[str] | None = None,
             severities=None, seed: int = 0) -> np.ndarray:
     """One RGB uint8 grid: a row per perturbation in `names` (default: the whole catalogue), a
     column per severity in `severities` (default: 1 up to the longest ladder among `names`).
@@ -53,12 +53,12 @@ def gallery(image_rgb: np.ndarray, labels, names: list[str] | None = None,
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", default="docs/perturbation-gallery.png", help="the sheet to write (default: %(default)s)")
+    p.add_argument("--out", default="docs/perturbation-catalogue.png", help="the sheet to write (default: %(default)s)")
 
 
 def command(args: argparse.Namespace) -> int:
     """Regenerate the documentation sheet: the catalogue at severities 1, 3, 5 on synthetic image 0."""
     img_bgr, labels = make_image(seed=0, size=160, max_objects=4, distractors=3)
-    drawing.save_png(gallery(cv2.cvtColor(img_bgr, cv2.COLOR_BGR2RGB), labels, severities=[1, 3, 5]), args.out)
+    drawing.save_png(sheet(cv2.cvtColor(img_bgr, cv2.COLOR_BGR2RGB), labels, severities=[1, 3, 5]), args.out)
     print(f"wrote {args.out}")
     return 0

@@ -22,7 +22,7 @@ PACKAGE = Path(__file__).parent
 SCHEMA_PATH = PACKAGE / "schemas" / "params.schema.yaml"
 
 
-class ConfigError(ValueError):
+class ParamsError(ValueError):
     """An invalid params file; the message is one line: file:line: key: problem."""
 
 
@@ -73,14 +73,14 @@ def _dotted(path) -> str:
     return out or "(top level)"
 
 
-def _fail(source: str, text: str, path: list, message: str) -> ConfigError:
+def _fail(source: str, text: str, path: list, message: str) -> ParamsError:
     line = _key_line(text, path)
     where = f"{source}:{line}" if line else source
-    return ConfigError(f"{where}: {_dotted(path)}: {message}")
+    return ParamsError(f"{where}: {_dotted(path)}: {message}")
 
 
 def validate(params: dict, source: str = "params.yaml", text: str | None = None) -> dict:
-    """Check schema and cross-references; return the params unchanged, or raise ConfigError."""
+    """Check schema and cross-references; return the params unchanged, or raise ParamsError."""
     text = text if text is not None else yaml.safe_dump(params, sort_keys=False)
     schema = yaml.safe_load(SCHEMA_PATH.read_text())
     errors = sorted(_validator_class()(schema).iter_errors(params),
@@ -186,18 +186,18 @@ def load(path: str | Path = "params.yaml", cache: Path | None = None) -> dict:
     """
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"{path}: params file not found")
+        raise ParamsError(f"{path}: params file not found")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         byte = e.object[e.start:e.start + 1]
-        raise ConfigError(f"{path}: not UTF-8 text (byte {byte!r} at offset {e.start})") from None
+        raise ParamsError(f"{path}: not UTF-8 text (byte {byte!r} at offset {e.start})") from None
     try:
         params = yamlfile.load(text, str(path))
     except yamlfile.YamlError as e:
-        raise ConfigError(str(e)) from None
+        raise ParamsError(str(e)) from None
     if not isinstance(params, dict):
-        raise ConfigError(f"{path}: expected a mapping of parameters at the top level")
+        raise ParamsError(f"{path}: expected a mapping of parameters at the top level")
     passed = cache / f"valid-{sha256_bytes(text.encode() + hash_sources(PACKAGE).encode())[:32]}" if cache else None
     if passed is not None and passed.is_file():
         return params
