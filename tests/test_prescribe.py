@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from augaudit import paramsfile, perturbations, prescribe, recipes
+from augaudit import paramsfile, perturbations, prescribe, prescription_file, prescription_table, recipes
 
 from conftest import ROOT
 
@@ -112,13 +112,13 @@ def _record(out) -> dict:
 # ---------------------------------------------------------------- the table
 
 def test_the_table_covers_every_factor_and_every_perturbation_of_the_catalogue():
-    table = prescribe.table()
+    table = prescription_table.table()
     assert set(table["factors"]) == set(perturbations.FACTORS)
     for factor, entries in table["factors"].items():
         sources = [e["source"] for e in entries]
         assert sorted(sources) == sorted(n for n, p in perturbations.CATALOGUE.items() if p.factor == factor)
         for e in entries:
-            assert e.get("unit") == prescribe.expected_unit(e["source"])
+            assert e.get("unit") == prescription_table.expected_unit(e["source"])
             assert len(" ".join(e["rationale"].split())) > 40
 
 
@@ -130,14 +130,15 @@ def test_the_table_covers_every_factor_and_every_perturbation_of_the_catalogue()
     (lambda t: t["factors"]["colour"][0].update(source="rotate"), "no colour perturbation"),
 ])
 def test_a_malformed_table_is_refused(malformed, words):
-    table = prescribe.table()
+    table = prescription_table.table()
     malformed(table)
     with pytest.raises(ValueError, match=words):
-        prescribe.check_table(table)
+        prescription_table.check_table(table)
 
 
 def _entries():
-    return [pytest.param(factor, e, id=e["source"]) for factor, es in prescribe.table()["factors"].items() for e in es]
+    return [pytest.param(factor, e, id=e["source"])
+            for factor, es in prescription_table.table()["factors"].items() for e in es]
 
 
 @pytest.mark.parametrize("factor, entry", _entries())
@@ -148,9 +149,9 @@ def test_every_entry_builds_and_runs_on_training_images_across_its_ladder(factor
     xs = axis[1] if axis else [None]
     for imgsz in (64, 320):
         for x in (xs if imgsz == 64 else xs[-1:]):
-            args = prescribe._fixed_args(entry.get("args", {}), imgsz)
+            args = prescription_table._fixed_args(entry.get("args", {}), imgsz)
             for m in entry.get("magnitude", []):
-                args[m["arg"]] = prescribe.map_value(src, m, x, imgsz)
+                args[m["arg"]] = prescription_table.map_value(src, m, x, imgsz)
             spec = {"transform": entry["transform"], "p": entry["p"], **args}
             transform = recipes.build_transform(spec)
             recipes.check_runs(transform, imgsz)
@@ -158,27 +159,27 @@ def test_every_entry_builds_and_runs_on_training_images_across_its_ladder(factor
 
 def test_maps_ranges_clamps_and_ladder_levels():
     rotate = {"arg": "rotate", "linear": [1, 0], "clamp": [1, 180], "around": 0}
-    assert prescribe.map_value("rotate", rotate, 22.96, 160) == [-23.0, 23.0]
-    assert prescribe.map_value("rotate", rotate, 0.2, 160) == [-1.0, 1.0]  # clamped
+    assert prescription_table.map_value("rotate", rotate, 22.96, 160) == [-23.0, 23.0]
+    assert prescription_table.map_value("rotate", rotate, 0.2, 160) == [-1.0, 1.0]  # clamped
     jpeg = {"arg": "quality_range", "linear": [1, 0], "clamp": [1, 95], "round": "int", "to": 95}
-    assert prescribe.map_value("jpeg_compression", jpeg, 21.4, 160) == [21, 95]
+    assert prescription_table.map_value("jpeg_compression", jpeg, 21.4, 160) == [21, 95]
     motion = {"arg": "blur_limit", "linear": [2, 1], "clamp": [3, 61], "round": "odd", "from": 3}
-    assert prescribe.map_value("motion_blur", motion, 8.0, 160) == [3, 17]
+    assert prescription_table.map_value("motion_blur", motion, 8.0, 160) == [3, 17]
     kind = {"arg": "rain_type", "ladder": 0}
-    assert [prescribe.map_value("rain", kind, x, 160) for x in (0.3, 1.0, 2.2, 9)] == \
+    assert [prescription_table.map_value("rain", kind, x, 160) for x in (0.3, 1.0, 2.2, 9)] == \
         ["drizzle", "drizzle", "heavy", "torrential"]
     darkening = {"arg": "brightness_coefficient", "ladder": 1, "clean": 1.0}
-    assert prescribe.map_value("rain", darkening, 0.5, 160) == 0.95
+    assert prescription_table.map_value("rain", darkening, 0.5, 160) == 0.95
     flare = {"arg": "src_radius", "linear": [1, 0], "times_imgsz": True, "round": "int"}
-    assert prescribe.map_value("sun_flare", flare, 0.25, 320) == 80
+    assert prescription_table.map_value("sun_flare", flare, 0.25, 320) == 80
 
 
 def test_probability_cap_leaves_the_clean_share():
     for keep in (0.5, 0.7, 0.9):
         for n in range(1, 40):
-            cap = prescribe.probability_cap(n, keep)
+            cap = prescription_table.probability_cap(n, keep)
             assert (1 - cap) ** n >= keep and cap == round(cap, 2)
-    assert prescribe.probability_cap(1, 0.5) == 0.5 and prescribe.probability_cap(2, 0.5) == 0.29
+    assert prescription_table.probability_cap(1, 0.5) == 0.5 and prescription_table.probability_cap(2, 0.5) == 0.29
 
 
 # ---------------------------------------------------------------- prescriptions
@@ -207,7 +208,7 @@ def test_a_prescription_is_deterministic_and_a_valid_params_file(run_dir):
         added = prescribed["recipes"][name]["albumentations"][-len(v["transforms"]):]
         for t, spec in zip(v["transforms"], added, strict=True):
             assert t["why"] and t["rationale"] and spec == t["spec"]
-            at = above = lines.index(f"      - {prescribe._flow(spec)}", lines.index(f"  {name}:"))
+            at = above = lines.index(f"      - {prescription_file._flow(spec)}", lines.index(f"  {name}:"))
             while lines[above - 1].startswith("      # "):
                 above -= 1
             comment = " ".join(line.strip()[2:] for line in lines[above:at])
@@ -327,7 +328,7 @@ def test_prescribing_again_adds_new_names_and_one_header(run_dir):
     assert list(record["variants"]) == ["baseline_rx2"] and record["variants"]["baseline_rx2"]["control"] == \
         "baseline_ft2"
     text = (out / "params.yaml").read_text()
-    assert text.count(prescribe.HEADER_START) == 1 and "baseline_rx:" in text and "baseline_rx2:" in text
+    assert text.count(prescription_file.HEADER_START) == 1 and "baseline_rx:" in text and "baseline_rx2:" in text
     paramsfile.load(out / "params.yaml")
     # by default, a variant already prescribed for and a control are left out, with the reason
     record = _record(_run(run_dir, params))

@@ -28,165 +28,24 @@ from __future__ import annotations
 import argparse
 import copy
 import difflib
-import functools
 import json
 import math
-import textwrap
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 
-import numpy as np
-import yaml
-
-from augaudit import paramsfile, paths, perturbations, stageparams, yamlfile
+from augaudit import paramsfile, paths, prescription_file, prescription_table, stageparams, yamlfile
 from augaudit.files import atomic_dir, sha256_file, write_json, write_text
 from augaudit.numbers import significant
 
-TABLE_PATH = Path(__file__).parent / "prescriptions.yaml"
 OUT = Path("results/prescription")
 SUFFIX = "_rx"
 CONTROL_SUFFIX = "_ft"
-MAP_KINDS = ("linear", "points", "ladder")
-SHAPES = ("from", "to", "around")
-_ENTRY_KEYS = {"source", "unit", "transform", "args", "magnitude", "p", "rationale", "note"}
-_MAGNITUDE_KEYS = {"arg", *MAP_KINDS, "clean", "times_imgsz", "clamp", "round", *SHAPES}
 RECORD_KEYS = ("factor", "source", "source_risk", "transform", "breaking_point", "magnitude", "p", "p_table", "spec",
                "factor_why", "why", "rationale", "note")
-HEADER_START = "# --- augaudit prescribe"
-HEADER_END = "# --- end of augaudit prescribe's note ---"
 
 
 class PrescriptionError(paramsfile.ParamsError):
     """A run that cannot be prescribed from; the message is one line naming the file and key."""
-
-
-# ---------------------------------------------------------------- the table
-
-def expected_unit(source: str) -> str | None:
-    """The unit a perturbation's breaking points are reported in, on its catalogue ladder."""
-    if len(perturbations.CATALOGUE[source].ladder) < 2:
-        return None
-    return perturbations.UNITS[source][0] if source in perturbations.UNITS else "severity"
-
-
-def check_table(table: dict, where: str = str(TABLE_PATH)) -> dict:
-    """Raise ValueError naming the entry when the table is malformed; return it unchanged."""
-    policy = table.get("policy", {})
-    need = {"factors", "min_risk", "zone", "keep_clean", "warm_start"}
-    if set(policy) != need:
-        raise ValueError(f"{where}: policy: expected keys {sorted(need)}, got {sorted(policy)}")
-    factors = table.get("factors", {})
-    if set(factors) != set(perturbations.FACTORS):
-        raise ValueError(f"{where}: factors: expected {sorted(perturbations.FACTORS)}, got {sorted(factors)}")
-    seen = set()
-    for factor, entries in factors.items():
-        for i, e in enumerate(entries):
-            at = f"{where}: factors.{factor}[{i}]"
-            if not set(e) <= _ENTRY_KEYS or not {"source", "transform", "p", "rationale"} <= set(e):
-                raise ValueError(f"{at}: keys {sorted(e)}; allowed {sorted(_ENTRY_KEYS)}")
-            src = e["source"]
-            if src not in perturbations.CATALOGUE or perturbations.CATALOGUE[src].factor != factor:
-                raise ValueError(f"{at}: source {src!r} is no {factor} perturbation of the catalogue")
-            if src in seen:
-                raise ValueError(f"{at}: source {src!r} appears twice")
-            seen.add(src)
-            if e.get("unit") != expected_unit(src):
-                raise ValueError(f"{at}: unit {e.get('unit')!r}, but {src}'s breaking points are in "
-                                 f"{expected_unit(src)!r}")
-            if bool(e.get("magnitude")) != (expected_unit(src) is not None):
-                raise ValueError(f"{at}: a magnitude needs a ladder, and a ladder needs a magnitude")
-            if not (0 < e["p"] <= 1) or not str(e["rationale"]).strip():
-                raise ValueError(f"{at}: p must be in (0, 1] and the rationale must be written")
-            for m in e.get("magnitude", []):
-                kinds = [k for k in MAP_KINDS if k in m]
-                if not set(m) <= _MAGNITUDE_KEYS or "arg" not in m or len(kinds) != 1 \
-                        or sum(s in m for s in SHAPES) > 1:
-                    raise ValueError(f"{at}: magnitude {m}: needs arg, one of {MAP_KINDS}, at most one of {SHAPES}")
-                if kinds[0] == "ladder" and e["unit"] != "severity" or "clean" in m and kinds[0] != "ladder":
-                    raise ValueError(f"{at}: magnitude {m['arg']}: `ladder` (and `clean`) map severities only")
-                if kinds[0] == "points" and [p[0] for p in m["points"]] != sorted(p[0] for p in m["points"]):
-                    raise ValueError(f"{at}: magnitude {m['arg']}: points must be sorted by x")
-    return table
-
-
-@functools.cache
-def _table_text() -> str:
-    return TABLE_PATH.read_text()
-
-
-def table() -> dict:
-    """The factor -> transform table and its policy (a fresh copy: callers may change it)."""
-    return check_table(yamlfile.load(_table_text(), str(TABLE_PATH)))
-
-
-# ---------------------------------------------------------------- magnitudes
-
-def _sig(v: float, digits: int = 3) -> float:
-    return float(f"{float(v):.{digits}g}")
-
-
-def _round(v: float, how: str | None) -> float | int:
-    if how == "int":
-        return int(math.floor(v + 0.5))
-    if how == "odd":
-        return int(2 * math.floor(v / 2) + 1)
-    return _sig(v)
-
-
-def map_value(source: str, spec: dict, x: float, imgsz: int) -> object:
-    """One argument's value from the breaking point `x` (in the source's ladder unit)."""
-    if "linear" in spec:
-        a, b = spec["linear"]
-        v = a * x + b
-    elif "points" in spec:
-        xs, vs = zip(*spec["points"], strict=True)
-        v = float(np.interp(x, xs, vs))
-    else:
-        column = [level[spec["ladder"]] for level in perturbations.CATALOGUE[source].ladder]
-        if isinstance(column[0], str):  # a kind, not an amount: the level at or above x
-            return column[min(max(math.ceil(x - 1e-9), 1), len(column)) - 1]
-        xs = list(range(1, len(column) + 1))
-        if "clean" in spec:
-            xs, column = [0, *xs], [spec["clean"], *column]
-        v = float(np.interp(x, xs, column))
-    if spec.get("times_imgsz"):
-        v *= imgsz
-    if "clamp" in spec:
-        v = min(max(v, spec["clamp"][0]), spec["clamp"][1])
-    v = _round(v, spec.get("round"))
-    if "from" in spec:
-        return [spec["from"], max(v, spec["from"])]
-    if "to" in spec:
-        return [min(v, spec["to"]), spec["to"]]
-    if "around" in spec:
-        c = spec["around"]
-        return [_sig(c - v, 6), _sig(c + v, 6)]
-    return v
-
-
-def _fixed_args(args: dict, imgsz: int) -> dict:
-    """The entry's fixed arguments; {per_imgsz: f, min: m} is max(f x imgsz, m)."""
-    def value(v):
-        if isinstance(v, dict) and "per_imgsz" in v and set(v) <= {"per_imgsz", "min"}:
-            return max(_sig(v["per_imgsz"] * imgsz), v.get("min", 0))
-        return copy.deepcopy(v)
-
-    return {k: value(v) for k, v in args.items()}
-
-
-def _floor2(x: float) -> float:
-    return float(Decimal(repr(x)).quantize(Decimal("0.01"), rounding=ROUND_FLOOR))
-
-
-def probability_cap(n: int, keep_clean: float) -> float:
-    """The largest p, to 0.01 below, at which n transforms together leave `keep_clean` untouched."""
-    return _floor2(1 - keep_clean ** (1 / n)) if n else 1.0
-
-
-def untouched(specs: list[dict]) -> float:
-    """The share of images a recipe leaves untouched: product of (1 - p); p defaults to 0.5 (build_transform)."""
-    return float(np.prod([1 - s.get("p", 0.5) for s in specs])) if specs else 1.0
 
 
 # ---------------------------------------------------------------- choosing
@@ -202,7 +61,7 @@ class Options:
 
 
 def _policy(params: dict, options: Options) -> dict:
-    policy = table()["policy"]
+    policy = prescription_table.table()["policy"]
     for key in ("factors", "zone", "min_risk", "keep_clean"):
         if getattr(options, key) is not None:
             policy[key] = getattr(options, key)
@@ -244,7 +103,7 @@ def _transform(params: dict, variant: str, metrics: dict, factor: str, entry: di
     if src_risk["risk"] < policy["min_risk"]:
         return None, f"risk {src_risk['risk']:.1f} % is below {policy['min_risk']:g} %: the model copes with {src}"
     item = {"factor": factor, "source": src, "source_risk": src_risk["risk"], "transform": entry["transform"]}
-    args = _fixed_args(entry.get("args", {}), imgsz)
+    args = prescription_table._fixed_args(entry.get("args", {}), imgsz)
     if not entry.get("magnitude"):
         item["breaking_point"], item["magnitude"] = None, {}
         facts = f"{src} is a single-level test (risk {src_risk['risk']:.1f} %): no ladder, no magnitude to set"
@@ -264,7 +123,7 @@ def _transform(params: dict, variant: str, metrics: dict, factor: str, entry: di
         item["breaking_point"] = {"zone": zone, "unit": bp["unit"], "value": point["value"], "low": point["low"],
                                   "high": point["high"], "reached": reached, "ladder": bp["ladder"], "used": x}
         for spec in entry["magnitude"]:
-            args[spec["arg"]] = map_value(src, spec, x, imgsz)
+            args[spec["arg"]] = prescription_table.map_value(src, spec, x, imgsz)
         mags = ", ".join(f"{s['arg']} {significant(args[s['arg']])}" for s in entry["magnitude"])
         item["magnitude"] = {s["arg"]: args[s["arg"]] for s in entry["magnitude"]}
         if reached:
@@ -312,7 +171,7 @@ def _new_variant(params: dict, variant: str, name: str, control: str | None, pol
         ctl = None
     else:
         own["epochs"] = max(1, int(math.floor(policy["warm_start"]["epochs"] * params["train"]["epochs"] + 0.5)))
-        own["lr0"] = _sig(policy["warm_start"]["lr0"] * params["train"]["lr0"])
+        own["lr0"] = prescription_table._sig(policy["warm_start"]["lr0"] * params["train"]["lr0"])
         init = f"{paths.MODELS.as_posix()}/{variant}"
         new = {"init": init, "recipe": name, "baseline": control, "prescribed_for": variant, "prescribed": factors}
         ctl = {"init": init, "recipe": v["recipe"], "baseline": variant, "train": copy.deepcopy(own)}
@@ -346,7 +205,7 @@ def prescribe(params: dict, metrics: dict, audit: dict, options: Options | None 
     sources = sources or {"params": "params.yaml", "metrics": "results/summary/metrics.json",
                           "audit": "results/summary/audit.json", "provenance": "results/summary/provenance.json"}
     policy = _policy(params, options)
-    t = table()
+    t = prescription_table.table()
     chosen = list(options.variants) or list(params["variants"])
     skip = {} if options.variants else prescribed_already(params)
     for v in options.variants:
@@ -416,7 +275,7 @@ def prescribe(params: dict, metrics: dict, audit: dict, options: Options | None 
                 why = "its recipe targets every factor the run measured"
             record["not_prescribed"][variant] = why
             continue
-        cap = probability_cap(len(items), policy["keep_clean"])
+        cap = prescription_table.probability_cap(len(items), policy["keep_clean"])
         if cap <= 0:
             raise PrescriptionError(f"keep_clean {policy['keep_clean']:g} leaves under 1 % per transform for "
                                     f"{len(items)} transforms")
@@ -450,9 +309,9 @@ def prescribe(params: dict, metrics: dict, audit: dict, options: Options | None 
             "prescribed_for": variant, "recipe": name, "baseline": new["baseline"], "control": control,
             "init": new["init"], "start": start, "targets": new_recipe["targets"],
             "factors": factors, "transforms": [{k: i[k] for k in RECORD_KEYS if k in i} for i in items],
-            "untouched": {"by_added": round(untouched([i["spec"] for i in items]), 4),
-                          "by_recipe_before": round(untouched(recipe["albumentations"]), 4),
-                          "by_recipe": round(untouched(specs), 4)},
+            "untouched": {"by_added": round(prescription_table.untouched([i["spec"] for i in items]), 4),
+                          "by_recipe_before": round(prescription_table.untouched(recipe["albumentations"]), 4),
+                          "by_recipe": round(prescription_table.untouched(specs), 4)},
         }
     return new_params, record
 
@@ -468,124 +327,6 @@ def _check_same_run(params: dict, provenance: dict, variants: list[str], where: 
             raise PrescriptionError(f"{where}: variants.{v}: the finished run used other settings for this variant or "
                                     "its recipe than params.yaml has now; re-run the workflow, or prescribe with the "
                                     "params it ran with")
-
-
-# ---------------------------------------------------------------- the params file
-
-def _flow(value: object) -> str:
-    """One value as one line of flow-style YAML."""
-    return yaml.safe_dump([value], default_flow_style=True, sort_keys=False, width=1 << 20).strip()[1:-1]
-
-
-def _comment(text: str, indent: str, width: int = 110) -> list[str]:
-    return [f"{indent}# {line}\n" for line in textwrap.wrap(text, width - len(indent) - 2, break_on_hyphens=False)]
-
-
-def _recipe_lines(name: str, recipe: dict, items: list[dict], ind: str) -> list[str]:
-    """A recipe in block style, the added transforms (the last len(items)) each under its rationale."""
-    lines = [f"{ind}{name}:\n", f"{ind}  targets: {_flow(recipe['targets'])}\n", f"{ind}  albumentations:\n"]
-    n_old = len(recipe["albumentations"]) - len(items)
-    for k, spec in enumerate(recipe["albumentations"]):
-        if k >= n_old:
-            item = items[k - n_old]
-            if k == n_old or items[k - n_old - 1]["factor"] != item["factor"]:
-                lines += _comment(item["factor_why"], ind + "    ")
-            note = f" Note: {item['note']}" if "note" in item else ""
-            lines += _comment(f"{item['why']} {item['rationale']}{note}", ind + "    ")
-        lines.append(f"{ind}    - {_flow(spec)}\n")
-    if "ultralytics" in recipe:
-        lines.append(f"{ind}  ultralytics: {_flow(recipe['ultralytics'])}\n")
-    return lines
-
-
-def _variant_lines(name: str, spec: dict, why: str, ind: str) -> list[str]:
-    lines = _comment(why, ind)
-    lines.append(f"{ind}{name}:\n")
-    for key, value in spec.items():
-        lines.append(f"{ind}  {key}: {_flow(value)}\n")
-    return lines
-
-
-def _block_end(lines: list[str], node: yaml.Node, indent: int) -> int:
-    """Index of the line after a block mapping's last entry (trailing comments at lower indent excluded)."""
-    end = node.end_mark.line + (1 if node.end_mark.column > 0 else 0)
-    start = node.start_mark.line
-    while end > start + 1:
-        line = lines[end - 1]
-        stripped = line.strip()
-        if stripped and not (stripped.startswith("#") and len(line) - len(line.lstrip()) < indent):
-            break
-        end -= 1
-    return end
-
-
-def _strip_header(text: str) -> str:
-    lines = text.splitlines(keepends=True)
-    if lines and lines[0].startswith(HEADER_START):
-        for i, line in enumerate(lines):
-            if line.startswith(HEADER_END):
-                return "".join(lines[i + 1:])
-    return text
-
-
-def _control_why(name: str, v: dict) -> str:
-    return (f"the control of {name} (augaudit prescribe): {v['prescribed_for']}'s models fine-tuned as {name} "
-            f"is, with {v['prescribed_for']}'s own recipe, so that the audit of {name} against it measures the "
-            "new augmentations, not the extra training")
-
-
-def header(record: dict, out: Path) -> str:
-    """The note on top of the prescribed params file: what is new and how to run it."""
-    rows = [f"{HEADER_START}: params.yaml plus the variants it prescribes ---\n"]
-    for name, v in record["variants"].items():
-        rows += _comment(f"{name}: {v['prescribed_for']} + training augmentations for "
-                         f"{', '.join(f['factor'] for f in v['factors'])}; {v['start']}"
-                         + (f"; audited against its control {v['control']} (the same fine-tuning, "
-                            f"{v['prescribed_for']}'s recipe)." if v["control"] else "."), "")
-    rows += _comment(f"Why: {out.as_posix()}/prescription.json; what changed: {out.as_posix()}/params.diff.", "")
-    rows += [f"# Run: cp {out.as_posix()}/params.yaml params.yaml && snakemake --cores all\n",
-             f"#  or: cp {out.as_posix()}/params.yaml params.yaml && dvc repro\n"]
-    rows += _comment("Only the new variants' train, predict and score jobs run, then compare and report; the "
-                     "rest of the finished run is reused. Edit anything below first: magnitudes, probabilities, "
-                     "the start (--from-scratch starts each new variant where its variant started, and needs no "
-                     "control).", "")
-    return "".join(rows) + f"{HEADER_END}\n"
-
-
-def render(text: str, new_params: dict, record: dict, out: Path = OUT) -> str:
-    """The original params text with the new recipes and variants inserted at the end of their blocks
-    (its comments kept), under a header saying how to run it. A file that writes recipes or variants in
-    flow style is written out whole instead (its comments are lost)."""
-    body = _strip_header(text)
-    body = body if body.endswith("\n") else body + "\n"
-    lines = body.splitlines(keepends=True)
-    root = yaml.compose(body)
-    blocks = {k.value: val for k, val in root.value} if isinstance(root, yaml.MappingNode) else {}
-    sections = ("recipes", "variants")
-    if all(isinstance(blocks.get(s), yaml.MappingNode) and not blocks[s].flow_style and blocks[s].value
-           for s in sections):
-        inserts = []
-        for section in sections:
-            node = blocks[section]
-            indent = node.value[0][0].start_mark.column
-            new = []
-            for name, v in record["variants"].items():
-                if section == "recipes":
-                    new += _recipe_lines(name, new_params["recipes"][name], v["transforms"], " " * indent)
-                    continue
-                if v["control"]:
-                    new += _variant_lines(v["control"], new_params["variants"][v["control"]], _control_why(name, v),
-                                          " " * indent)
-                new += _variant_lines(name, new_params["variants"][name],
-                                      f"prescribed for {v['prescribed_for']} (augaudit prescribe): {v['start']}; "
-                                      f"audited against {v['baseline']}", " " * indent)
-            inserts.append((_block_end(lines, node, indent), new))
-        for at, new in sorted(inserts, key=lambda a: -a[0]):
-            lines[at:at] = new
-        result = header(record, out) + "".join(lines)
-        if yamlfile.load(result, str(out / "params.yaml")) == new_params:
-            return result
-    return header(record, out) + yaml.safe_dump(new_params, sort_keys=False, width=120)
 
 
 # ---------------------------------------------------------------- files
@@ -623,50 +364,18 @@ def run(params: dict, params_path: str | Path = "params.yaml", summary: str | Pa
     sources = {"params": params_path.as_posix(), **{k: p.as_posix() for k, p in files.items()}}
     new_params, record = prescribe(params, metrics, audit, options, provenance, sources)
     record["inputs"] = {p.as_posix(): sha256_file(p) for p in (params_path, *files.values()) if p.is_file()}
-    record["rules"] = {
-        "factors": "per variant, the highest-risk factors its recipe does not target whose risk reaches min_risk "
-                   "(policy.factors of them); within each, one transform per tested perturbation that reaches "
-                   "min_risk itself",
-        "magnitude": "from the perturbation's breaking point for policy.zone, in its ladder's unit, through the "
-                     "table's map (src/augaudit/prescriptions.yaml); usually a range from about unperturbed up to "
-                     "it. Breaking earlier gives a milder augmentation; never breaking on the run's ladder gives "
-                     "its top",
-        "probability": "the table's p, lowered so the added transforms together leave at least policy.keep_clean "
-                       "of the training images untouched: p <= 1 - keep_clean ** (1 / n), rounded down to 0.01",
-        "control": "a warm start comes with a control <variant>_ft (the same init and fine-tuning, the variant's "
-                   "own recipe), the prescribed variant's baseline: the audit then measures the new augmentations, "
-                   "not the extra training; from scratch the variant itself is the control",
-        "reference": "docs/prescribe.md"}
+    record["rules"] = prescription_table.RULES
     with atomic_dir(out) as tmp:
         write_json(tmp / "prescription.json", record)
         if record["variants"]:
             text = params_path.read_text()
-            new_text = render(text, new_params, record, out)
+            new_text = prescription_file.render(text, new_params, record, out)
             paramsfile.validate(yamlfile.load(new_text, str(out / "params.yaml")), str(out / "params.yaml"), new_text)
             write_text(tmp / "params.yaml", new_text)
             write_text(tmp / "params.diff", "".join(difflib.unified_diff(
                 text.splitlines(keepends=True), new_text.splitlines(keepends=True),
                 fromfile=params_path.as_posix(), tofile=(out / "params.yaml").as_posix())))
     return out
-
-
-def summary_lines(record: dict) -> list[str]:
-    """What the command prints: one line per prescribed transform, one per variant left out."""
-    lines = []
-    for name, v in record["variants"].items():
-        against = f"; against its control {v['control']}" if v["control"] else ""
-        lines.append(f"{name} (for {v['prescribed_for']}; {v['start']}{against}):")
-        for t in v["transforms"]:
-            bp = t["breaking_point"]
-            where = ("single-level" if bp is None else
-                     f"{bp['zone']} at {bp['unit']} {significant(bp['used'])}" if bp["reached"] else
-                     f"never {bp['zone']}, ladder top {bp['unit']} {significant(bp['used'])}")
-            mags = ", ".join(f"{k} {significant(x)}" for k, x in t["magnitude"].items())
-            lines.append(f"  {t['factor']:<9} {t['source']:<17} ({where}) -> {t['transform']}"
-                         f"{' ' + mags if mags else ''}, p {t['p']:g}")
-    for name, why in record["not_prescribed"].items():
-        lines.append(f"{name}: nothing prescribed: {why}")
-    return lines
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -695,7 +404,7 @@ def command(args: argparse.Namespace) -> int:
     def go(params: dict) -> None:
         out = run(params, args.params, args.summary, args.out, options)
         record = json.loads((out / "prescription.json").read_text())
-        print("\n".join(summary_lines(record)))
+        print("\n".join(prescription_file.summary_lines(record)))
         if record["variants"]:
             print(f"wrote {out}/params.yaml, params.diff, prescription.json; run it with:\n"
                   f"  cp {out}/params.yaml params.yaml && snakemake --cores all   (or: dvc repro)")
