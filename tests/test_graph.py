@@ -58,6 +58,38 @@ def test_make_dvc_yaml_rewrites_code_deps_and_params_and_keeps_everything_else(t
     assert dvcfile.render(tmp_path) == text
 
 
+def test_make_dvc_yaml_makes_prepare_depend_on_a_user_dataset_and_dvc_refuses_a_stale_one(tmp_path):
+    """prepare's deps: the data yaml and the folders it reaches (through `path:`, outside the project),
+    written from params; a `dvc repro` whose dvc.yaml names other data fails, naming the fix."""
+    from augaudit import paramsfile, synthetic
+
+    project = tmp_path / "p"
+    for name in ("src", "scripts"):
+        shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    synthetic.generate(tmp_path / "data", 0, 32, {"train": 2, "val": 2}, 1, 0)
+    (tmp_path / "yamls").mkdir()
+    (tmp_path / "yamls" / "data.yaml").write_text("path: ../data\ntrain: images/train\nval: images/val\n"
+                                                  "names: [circle, square, triangle]\n")
+    params = default_params()
+    params["dataset"].update(source="../yamls/data.yaml", eval_split="val")
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    shutil.copy(ROOT / "dvc.yaml", project / "dvc.yaml")
+    with pytest.raises(paramsfile.ParamsError, match=r"^dvc.yaml: stage prepare depends on no dataset files, but "
+                       r"dataset.source reads \.\./yamls/data.yaml, .*: run make dvc.yaml, then dvc repro$"):
+        dvcfile.check_source(params, project)
+    text = dvcfile.render(project)
+    (project / "dvc.yaml").write_text(text)
+    deps = yaml.safe_load(text)["stages"]["prepare"]["deps"]
+    assert deps == codedeps.code_files("prepare", project) + [
+        "../yamls/data.yaml", "../data/images/train", "../data/labels/train", "../data/images/val",
+        "../data/labels/val"]
+    dvcfile.check_source(params, project)  # up to date: no error
+    assert dvcfile.render(project) == text  # and stable
+    params["dataset"]["source"] = "synthetic"
+    with pytest.raises(paramsfile.ParamsError, match="reads none \\(synthetic\\): run make dvc.yaml"):
+        dvcfile.check_source(params, project)
+
+
 def _dvc_params(name: str, variant: str, perturbation: str) -> list[str]:
     recipe = default_params()["variants"][variant]["recipe"]
     subs = {"${key}": variant if name in ("train", "predict_clean", "score") else perturbation,
@@ -414,6 +446,64 @@ def test_editing_a_param_plans_exactly_the_stages_that_declare_it(tmp_path):
         assert dvc == expected, f"{key}: dvc plans {sorted(dvc)}, declarations say {sorted(expected)}"
         checked.add(key.split(".")[0])
     assert checked == set(params)  # every section had a key edited
+
+
+@pytest.mark.e2e
+def test_editing_a_user_dataset_plans_prepare_in_both_engines(tmp_path):
+    """Both real engines, no training: from a finished state on a user's dataset reached through `path:`
+    (outside the project), an edited label, an added image and a removed one each make `snakemake -n`
+    and `dvc status` plan prepare (DVC: only prepare; Snakemake: what follows it too); touching a file
+    (its bytes unchanged) plans nothing. With dataset.source pointed elsewhere but dvc.yaml not
+    regenerated, `dvc repro` refuses, naming the fix."""
+    import os
+
+    from augaudit import synthetic
+
+    from conftest import make_project, run, tiny_params
+
+    data = tmp_path / "data"
+    synthetic.generate(data, 0, 64, {"train": 16, "val": 8, "test": 8}, 2, 0)
+    (tmp_path / "yamls").mkdir()
+    (tmp_path / "yamls" / "data.yaml").write_text(
+        "path: ../data\ntrain: images/train\nval: images/val\ntest: images/test\n"
+        "names: [circle, square, triangle]\n")
+    params = tiny_params()
+    params["dataset"]["source"] = "../yamls/data.yaml"
+    project = make_project(tmp_path / "p", params)
+    run(["augaudit", "dvc-yaml"], project)
+    _placeholders(project, params)
+    run(["snakemake", "--touch", "--forceall", "--cores", "1"], project)  # records every job's params
+    run(["dvc", "commit", "-f", "-q"], project)
+    assert _plans(project) == (set(), set())
+    label = data / "labels/test/test_00000.txt"
+    image = data / "images/test/test_00001.png"
+    edits = {
+        "a label edited": lambda: label.write_text(label.read_text() + "0 0.5 0.5 0.1 0.1\n"),
+        "an image added": lambda: (data / "images/test/new.png").write_bytes(image.read_bytes()),
+        "an image removed": image.unlink,
+    }
+    after_prepare = {"prepare"} | DOWNSTREAM["prepare"]
+    for what, edit in edits.items():
+        saved = {p: p.read_bytes() for p in (label, image)}
+        edit()
+        try:
+            assert _plans(project) == (after_prepare, {"prepare"}), what
+        finally:
+            for p, content in saved.items():
+                p.write_bytes(content)
+            (data / "images/test/new.png").unlink(missing_ok=True)
+        assert _plans(project) == (set(), set()), f"{what}, undone"
+    os.utime(image)  # the same bytes, a new mtime
+    assert _plans(project) == (set(), set())
+    shutil.copytree(data, tmp_path / "other")
+    (tmp_path / "yamls" / "other.yaml").write_text((tmp_path / "yamls" / "data.yaml").read_text().replace(
+        "../data", "../other"))
+    params["dataset"]["source"] = "../yamls/other.yaml"
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    out = run(["dvc", "repro", "--single-item", "prepare"], project, check=False)
+    assert out.returncode != 0
+    assert "error: dvc.yaml: stage prepare depends on ../yamls/data.yaml" in out.stdout + out.stderr
+    assert "run make dvc.yaml, then dvc repro" in out.stdout + out.stderr
 
 
 def _snakemake_jobs(plan: str) -> dict[str, tuple[set[str], set[str]]]:

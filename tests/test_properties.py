@@ -211,3 +211,66 @@ def test_any_prescribe_option_is_in_its_domain_or_one_line_naming_it(factors, zo
     assert policy["zone"] in default_params()["compare"]["zones"]
     assert 0 <= policy["min_risk"] <= 100 and isinstance(policy["factors"], int) and policy["factors"] >= 1
     assert 0 < policy["keep_clean"] < 1
+
+
+# ---------------------------------------------------------------- a user's dataset, edited
+
+EDITS = st.lists(st.tuples(st.sampled_from(["label", "image", "add", "remove", "touch", "path"]),
+                           st.integers(0, 3)), min_size=1, max_size=3)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=EDITS)
+def test_the_dataset_fingerprint_changes_exactly_when_what_prepare_reads_does(tmp_path_factory, edits):
+    """Edits, additions and removals of a user's files (images and labels, reached through `path:`) and
+    a `path:` pointing elsewhere change the fingerprint that re-runs prepare under Snakemake; touching a
+    file (mtime only) does not; the stat cache never hides a change. The same edits change what
+    dvc.yaml's prepare depends on (its folders' content) or the folders themselves."""
+    import os
+    import shutil
+
+    from augaudit import dvcfile, synthetic
+
+    top = tmp_path_factory.mktemp("ds")
+    for seed, name in enumerate("ab"):  # two datasets: `path:` may be pointed at the other one
+        synthetic.generate(top / name, seed, 32, {"train": 2, "val": 2}, 1, 0)
+    (top / "yamls").mkdir()
+    data_yaml = top / "yamls" / "data.yaml"
+    data_yaml.write_text("path: ../a\ntrain: images/train\nval: images/val\nnames: [circle, square, triangle]\n")
+    cache = top / "cache.json"
+    before = datasets.fingerprint(data_yaml, cache)
+
+    def contents():  # what prepare reads: the yaml and what it reaches
+        root = datasets.read_data_yaml(data_yaml)["root"]
+        return data_yaml.read_bytes(), {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*"))
+                                        if p.is_file() and p.name != "data.yaml"}
+
+    start = contents()
+    for kind, i in edits:
+        root = datasets.read_data_yaml(data_yaml)["root"]
+        images = sorted((root / "images/val").glob("*.png"))
+        labels = sorted((root / "labels/val").glob("*.txt"))
+        if kind == "label" and labels:
+            f = labels[i % len(labels)]
+            f.write_text(f.read_text() + "0 0.5 0.5 0.1 0.1\n")
+        elif kind == "image" and images:
+            f = images[i % len(images)]
+            data = bytearray(f.read_bytes())
+            data[-20] = (data[-20] + 1) % 256  # the same size, in place (same inode), moments after hashing
+            f.write_bytes(bytes(data))
+        elif kind == "add":
+            shutil.copy(root / "images/train/train_00000.png", root / f"images/val/new_{i}_{len(images)}.png")
+        elif kind == "remove" and images:
+            images[i % len(images)].unlink()
+        elif kind == "touch" and images:
+            os.utime(images[i % len(images)])
+        elif kind == "path":
+            text = data_yaml.read_text()
+            data_yaml.write_text(text.replace("../a", "../b") if "../a" in text else text.replace("../b", "../a"))
+    after = datasets.fingerprint(data_yaml, cache)
+    assert (after != before) == (contents() != start), edits
+    assert datasets.fingerprint(data_yaml) == after  # the cache gives what a cold hash gives
+    deps = dvcfile.source_deps({"dataset": {"source": "yamls/data.yaml"}}, top)
+    root = datasets.read_data_yaml(data_yaml)["root"].name
+    assert deps == ["yamls/data.yaml", f"{root}/images/train", f"{root}/labels/train", f"{root}/images/val",
+                    f"{root}/labels/val"]

@@ -9,8 +9,12 @@ OpenCV and Ultralytics decode them: YOLO labels describe the image as displayed.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 import shutil
+import time
 from pathlib import Path
 
 import cv2
@@ -19,7 +23,7 @@ import yaml
 from PIL import Image
 
 from augaudit import yamlfile
-from augaudit.files import write_text
+from augaudit.files import sha256_bytes, sha256_file, write_text
 
 IMAGE_SUFFIXES = (".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 
@@ -147,3 +151,70 @@ def copy_dataset(data_yaml: str | Path, out: Path) -> list[str]:
                 shutil.copyfile(src_label, lab)
     write_data_yaml(out, info["names"], list(info["splits"]))
     return orphans
+
+
+# ---------------------------------------------------------------- a user's dataset as the engines see it
+
+def source_files(data_yaml: str | Path) -> list[Path]:
+    """Every file `copy_dataset` reads of a user's dataset: the data yaml, and per split that exists its
+    images and the label files beside them (wherever the yaml's `path:` leads)."""
+    data_yaml = Path(data_yaml)
+    files = [data_yaml]
+    for images_dir in read_data_yaml(data_yaml)["splits"].values():
+        if images_dir.is_dir():
+            files += list_images(images_dir)
+            labels_dir = label_path(images_dir / "x").parent
+            if labels_dir.is_dir():
+                files += sorted(labels_dir.rglob("*.txt"))
+    return files
+
+
+def source_folders(data_yaml: str | Path) -> list[Path]:
+    """The data yaml and the folders `copy_dataset` reads (each split's images and labels): what
+    dvc.yaml's prepare depends on, so that DVC hashes them by content."""
+    out = [Path(data_yaml)]
+    for images_dir in read_data_yaml(data_yaml)["splits"].values():
+        labels_dir = label_path(images_dir / "x").parent
+        out += [d for d in (images_dir, labels_dir) if d.is_dir() and d not in out]
+    return out
+
+
+RACY_NS = 2_000_000_000  # a file modified this close to its hashing may change again within one mtime tick
+
+
+def fingerprint(data_yaml: str | Path, cache: Path | None = None) -> str:
+    """SHA-256 over every source file's path (relative to the yaml's folder) and content hash: it changes
+    exactly when a file is edited, added or removed (Snakemake's prepare has it as a param). Content
+    hashes are remembered in `cache` by (size, mtime, inode), so a no-op costs one stat per file; as git
+    does with its index, a hash is trusted only for a file last modified at least 2 s before it was
+    hashed (an edit within the same mtime tick would otherwise go unseen). A yaml that cannot be read
+    gives a fingerprint that differs from any dataset's (prepare then fails naming it)."""
+    try:
+        files = source_files(data_yaml)
+    except (DatasetError, OSError) as e:
+        return "unreadable: " + sha256_bytes(str(e).encode())
+    try:
+        known = json.loads(cache.read_text()) if cache and cache.is_file() else {}
+        trusted_before = int(known.get("hashed_at", 0)) - RACY_NS
+        known = known.get("files", {})
+    except (OSError, ValueError, TypeError, AttributeError):
+        known, trusted_before = {}, 0
+    now = time.time_ns()
+    seen, digest, hashed = {}, hashlib.sha256(), False
+    base = str(Path(data_yaml).resolve().parent)
+    for f in files:  # absolute already (read_data_yaml resolves the splits), except the yaml itself
+        key = os.path.abspath(f)
+        st = os.stat(key)
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
+        old = known.get(key)
+        trusted = bool(old) and old[0] == stamp and st.st_mtime_ns < trusted_before
+        seen[key] = [stamp, old[1] if trusted else sha256_file(key)]
+        hashed |= not trusted
+        digest.update(f"{os.path.relpath(key, base)}\0{seen[key][1]}\n".encode())
+    if cache and (hashed or seen != known):
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            write_text(cache, json.dumps({"hashed_at": now, "files": seen}))
+        except OSError:
+            pass  # a read-only project plans as well, only slower
+    return digest.hexdigest()

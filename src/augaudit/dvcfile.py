@@ -1,24 +1,26 @@
-"""dvc.yaml's code dependencies and params, written from the computed import graph and the stages'
-declared params: `augaudit dvc-yaml` (`make dvc.yaml`).
+"""dvc.yaml's code dependencies and params, written from the computed imports and the stages' declared
+params, and prepare's dependencies on a user's dataset: `augaudit dvc-yaml` (`make dvc.yaml`).
 
 Snakemake's rules take each stage's code files from augaudit.codedeps and its params from
 stageparams.stage_params at parse time; DVC cannot compute them, so dvc.yaml lists them. This rewrites
-every stage's `scripts/` and `src/` deps and its `params:` and leaves the rest of the file as it is,
-comments included (ruamel.yaml's round trip): stages, commands, foreach/matrix, data deps and outs are
-written by hand. `--check` only compares: tests/test_graph.py fails with "run make dvc.yaml" when they
-differ.
+every stage's `scripts/` and `src/` deps and its `params:`, and prepare's dataset deps
+(`source_deps`: a `dvc repro` with other ones is refused, `check_source`), and leaves the rest of the
+file as it is, comments included (ruamel.yaml's round trip): stages, commands, foreach/matrix, other
+data deps and outs are written by hand. `--check` only compares: tests/test_graph.py fails with "run
+make dvc.yaml" when they differ.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 from pathlib import Path
 
 import yaml
 
-from augaudit import codedeps, stageparams, stages
+from augaudit import codedeps, paramsfile, stageparams, stages
 from augaudit.files import write_text
 
 DVC_YAML = Path("dvc.yaml")
@@ -51,6 +53,29 @@ def _declared(params: dict, name: str) -> list[str]:
     return [k.replace(SENTINEL, item or SENTINEL) for k in stageparams.stage_params(params, stage, **job)]
 
 
+def source_deps(params: dict, root: str | Path = ".") -> list[str]:
+    """What prepare reads of a user's dataset, as dvc.yaml lists it: the data yaml and each split's images
+    and labels folders (wherever `path:` leads; outside the project too), relative to `root`. DVC hashes
+    them by content, so an edited label or an added image re-runs prepare."""
+    from augaudit import datasets
+
+    source = params["dataset"]["source"]
+    if source == "synthetic":
+        return []
+    folders = datasets.source_folders(Path(root) / source)
+    return [Path(os.path.relpath(f, root)).as_posix() for f in folders]
+
+
+def check_source(params: dict, root: str | Path = ".") -> None:
+    """Refuse a `dvc repro` whose dvc.yaml does not depend on the dataset params.yaml names now."""
+    deps = yaml.safe_load((Path(root) / DVC_YAML).read_text())["stages"]["prepare"]["deps"]
+    listed = [d for d in deps if not d.startswith(("scripts/", "src/"))]
+    if listed != (want := source_deps(params, root)):
+        raise paramsfile.ParamsError(
+            f"{DVC_YAML}: stage prepare depends on {', '.join(listed) or 'no dataset files'}, but dataset.source "
+            f"reads {', '.join(want) or 'none (synthetic)'}: run make dvc.yaml, then dvc repro")
+
+
 def render(root: str | Path = ".") -> str:
     """dvc.yaml as it should read: each stage's code deps first, computed, then its other deps as listed;
     its params as its stage declares them (none: no `params:` key)."""
@@ -68,6 +93,8 @@ def render(root: str | Path = ".") -> str:
         deps = body["deps"]
         code = codedeps.code_files(stage_name, root)
         rest = [(d, deps.ca.items.get(i)) for i, d in enumerate(deps) if not str(d).startswith(("scripts/", "src/"))]
+        if stage_name == "prepare":  # its data deps are the user's dataset, written from params
+            rest = [(d, None) for d in source_deps(params, root)]
         deps.ca.items.clear()
         deps[:] = code + [d for d, _ in rest]
         for i, (_, comment) in enumerate(rest, start=len(code)):  # a dep's own comment stays beside it
@@ -93,7 +120,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    want = render()
+    try:
+        want = render()
+    except ValueError as e:  # a dataset that cannot be read, a stage dvc.yaml lacks
+        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 1
     if DVC_YAML.read_text() == want:
         print(f"{DVC_YAML} is up to date")
         return 0

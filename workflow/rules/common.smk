@@ -1,5 +1,4 @@
 # Shared helpers: each stage's code files (computed from its imports, as dvc.yaml lists them) and params.
-from pathlib import Path
 
 from augaudit import paths
 from augaudit.codedeps import code_files

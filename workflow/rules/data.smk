@@ -1,10 +1,18 @@
+def source_fingerprint(wc):
+    """A user's dataset by content (augaudit.datasets.fingerprint, a stat cache in .config): an edited
+    label, an added or removed image, data reached through `path:` re-run prepare. DVC: dvc.yaml lists
+    the folders (make dvc.yaml)."""
+    if config["dataset"]["source"] == "synthetic":
+        return None
+    from augaudit.datasets import fingerprint
+
+    return fingerprint(config["dataset"]["source"], config_dir() / "augaudit" / "sources.json")
+
+
 rule prepare:
     input:
         code=code_files("prepare"),
-        # a user's dataset: its folder, so changed files re-run prepare (DVC: see README)
-        source=lambda wc: (
-            [] if config["dataset"]["source"] == "synthetic" else [str(Path(config["dataset"]["source"]).parent)]
-        ),
+        source=lambda wc: [] if config["dataset"]["source"] == "synthetic" else [config["dataset"]["source"]],
     output:
         directory(str(paths.CLEAN)),
     log:
@@ -13,6 +21,7 @@ rule prepare:
         "logs/benchmark/prepare.tsv"
     params:
         stage=lambda wc: stage_params(config, "prepare"),
+        source=source_fingerprint,
     shell:
         "python scripts/prepare.py > {log} 2>&1"
 
