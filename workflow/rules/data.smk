@@ -1,14 +1,3 @@
-def source_fingerprint(wc):
-    """A user's dataset by content (augaudit.datasets.fingerprint, a stat cache in .config): an edited
-    label, an added or removed image, data reached through `path:` re-run prepare. DVC: dvc.yaml lists
-    the folders (make dvc.yaml)."""
-    if config["dataset"]["source"] == "synthetic":
-        return None
-    from augaudit.datasets import fingerprint
-
-    return fingerprint(config["dataset"]["source"], config_dir() / "augaudit" / "sources.json")
-
-
 rule prepare:
     input:
         code=code_files("prepare"),
