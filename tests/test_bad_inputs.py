@@ -44,6 +44,15 @@ PARAMS_CASES = {
     "match_iou out of range": (lambda p: p["score"].update(match_iou=0), "score.match_iou"),
     "source inside the project's outputs": (lambda p: p["dataset"].update(source="data/clean/data.yaml"),
                                             "dataset.source: data/clean/data.yaml is inside the project's own outputs"),
+    "source missing": (lambda p: p["dataset"].update(source="nope/data.yaml"),
+                       "dataset.source: nope/data.yaml: no such file (a YOLO data yaml, or synthetic)"),
+    "source a folder": (lambda p: p["dataset"].update(source="tests"), "dataset.source: tests: is a folder"),
+    "source not a data yaml": (lambda p: p["dataset"].update(source="params.yaml"),
+                               "dataset.source: params.yaml: expected a mapping with a 'names' key"),
+    "evaluated on the train split": (lambda p: p["dataset"].update(eval_split="train"),
+                                     "dataset.eval_split: 'train' holds the images variant baseline trains on"),
+    "init file missing": (lambda p: p["variants"]["mixed"].update(init="models/yolov8s.yaml"),
+                          "variants.mixed.init: models/yolov8s.yaml: no such file"),
 }
 
 
@@ -55,6 +64,19 @@ def test_bad_params(case, tmp_path):
     with pytest.raises(paramsfile.ParamsError) as e:
         paramsfile.load(path)
     assert str(e.value).startswith(str(path)) and words in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_split_that_is_the_train_folder_is_not_evaluated_when_a_variant_trains(tmp_path):
+    """coco128's own yaml has `val: images/train`: scores on it are scores on seen images, unless every
+    variant evaluates a checkpoint as it is."""
+    (tmp_path / "data.yaml").write_text("train: images/train\nval: images/train\nnames: [a]\n")
+    params = _edit(lambda p: p["dataset"].update(source=str(tmp_path / "data.yaml"), eval_split="val"))
+    with pytest.raises(paramsfile.ParamsError, match=r"dataset.eval_split: 'val' holds the images variant baseline "
+                       r"trains on \(the train split is the same folder\)"):
+        paramsfile.validate(params)
+    (tmp_path / "w.pt").write_bytes(b"")
+    params["variants"] = {"ckpt": {"init": str(tmp_path / "w.pt"), "recipe": "none", "evaluate_only": True}}
+    paramsfile.validate(params)  # an evaluate-only checkpoint was not trained here
 
 
 @pytest.mark.parametrize("text, words", [("seed: [1,\n", "not valid YAML"), ("- 1\n- 2\n", "expected a mapping")])
@@ -77,6 +99,7 @@ def test_missing_params_file(tmp_path):
 def project(tmp_path, monkeypatch):
     """A working folder with a small user dataset (YOLO layout) and params pointing at it."""
     monkeypatch.chdir(tmp_path)
+    shutil.copytree(ROOT / "models", tmp_path / "models")  # the architecture yamls the variants start from
     synthetic.generate(tmp_path / "user", 0, 64, {"train": 3, "val": 2, "test": 2}, 2, 0)
     params = default_params()
     params["dataset"]["source"] = str(tmp_path / "user/data.yaml")
@@ -195,6 +218,7 @@ def test_cuda_requested_on_a_machine_without_it(project):
     result = subprocess.run([sys.executable, str(ROOT / "scripts/train.py"), "--variant", "baseline"],
                             capture_output=True, text=True, cwd=root)
     assert result.returncode != 0 and "CUDA is not available" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr  # one line
     assert not (root / "results/models/baseline").exists()
 
 

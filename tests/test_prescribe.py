@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -84,6 +85,8 @@ def write_run(root, params_text: str | None = None, **metrics_kw) -> dict:
     """A finished run in `root`: params.yaml (the repository's default, comments and all) and its summary."""
     text = params_text if params_text is not None else (ROOT / "params.yaml").read_text()
     (root / "params.yaml").write_text(text)
+    if not (root / "models").exists():  # the architecture yamls the variants start from
+        shutil.copytree(ROOT / "models", root / "models")
     params = paramsfile.load(root / "params.yaml")
     summary = root / "results" / "summary"
     summary.mkdir(parents=True, exist_ok=True)
@@ -364,6 +367,7 @@ def _script(root, *args):
 
 def test_bad_input_is_one_line_naming_the_file_or_key(tmp_path):
     (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    shutil.copytree(ROOT / "models", tmp_path / "models")
     result = _script(tmp_path)
     assert result.returncode == 1 and result.stderr.count("\n") == 1
     assert result.stderr.startswith("error: results/summary/metrics.json: not found: no finished run here")

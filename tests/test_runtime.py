@@ -16,7 +16,7 @@ def test_auto_uses_cuda_only_when_present():
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 @pytest.mark.parametrize("requested", ["cuda", "cuda:1"])
 def test_cuda_requested_without_cuda_is_an_error(requested):
-    with pytest.raises(RuntimeError, match="CUDA is not available"):
+    with pytest.raises(runtime.DeviceError, match=r"^params.yaml: device: .* CUDA is not available"):
         runtime.resolve_device(requested)
 
 

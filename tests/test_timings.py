@@ -56,6 +56,7 @@ def test_a_stage_writes_its_timing_line(tmp_path):
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
+    __import__("shutil").copytree(root / "models", tmp_path / "models")  # params name models/yolov8n.yaml
     result = subprocess.run([sys.executable, str(root / "scripts" / "scope.py"), "--params", str(root / "params.yaml")],
                             cwd=tmp_path, capture_output=True, text=True, timeout=300,
                             env={**__import__("os").environ, "AUGAUDIT_CONFIG_DIR": str(tmp_path / ".config")})

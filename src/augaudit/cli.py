@@ -46,7 +46,7 @@ def main(args: argparse.Namespace, run: Callable[[dict], object], name: str | No
             print(f"timing: start-up {startup:.2f} s, work {end - startup:.2f} s", file=sys.stderr)
             _exit_now()
     # OSError: permission, not-a-directory, name too long...
-    except (paramsfile.ParamsError, DatasetError, OSError) as e:
+    except (paramsfile.ParamsError, DatasetError, runtime.DeviceError, OSError) as e:
         print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
         sys.exit(1)
     except Exception as e:  # a bug or an input no check foresaw: say where, keep the traceback for the log

@@ -96,6 +96,37 @@ def validate(params: dict, source: str = "params.yaml", text: str | None = None)
     return params
 
 
+def _check_dataset(params: dict, source: str, text: str) -> None:
+    """A user's data yaml exists, lies outside the project's outputs, and its evaluation split is not the
+    folder the variants train on (scores on seen images would look finished and mean nothing)."""
+    data = params["dataset"]
+    split = data["eval_split"]
+    trains = [n for n, v in params["variants"].items() if not v.get("evaluate_only")]
+    seen = trains and split == "train"
+    if data["source"] != "synthetic":
+        resolved = Path(data["source"]).resolve()
+        for outputs in (paths.CLEAN.parent, paths.CHECK.parent):  # data/ and results/: what the stages write
+            if resolved.is_relative_to(outputs.resolve()):
+                raise _fail(source, text, ["dataset", "source"], f"{data['source']} is inside the project's own "
+                            f"outputs ({outputs}/, rewritten by the run); point it at the original dataset")
+        if not resolved.is_file():
+            what = "is a folder: name its data yaml" if resolved.is_dir() else "no such file"
+            raise _fail(source, text, ["dataset", "source"], f"{data['source']}: {what} (a YOLO data yaml, or "
+                        "synthetic)")
+        from augaudit import datasets
+
+        try:
+            splits = datasets.read_data_yaml(data["source"])["splits"]
+        except datasets.DatasetError as e:
+            raise _fail(source, text, ["dataset", "source"], " ".join(str(e).split())) from None
+        seen = seen or trains and split in splits and splits[split] == splits.get("train")
+    if seen:
+        raise _fail(source, text, ["dataset", "eval_split"],
+                    f"{split!r} holds the images variant {trains[0]} trains on (the train split"
+                    f"{'' if split == 'train' else ' is the same folder'}): its scores would be on seen images; "
+                    "evaluate on a held-out split, or make every variant evaluate_only")
+
+
 def _check_references(params: dict, source: str, text: str) -> None:
     from augaudit import perturbations, recipes
 
@@ -128,6 +159,10 @@ def _check_references(params: dict, source: str, text: str) -> None:
         if v.get("evaluate_only") and not v["init"].endswith(".pt"):
             raise _fail(source, text, ["variants", name, "init"], "an evaluate_only variant needs a .pt checkpoint")
         parent = parent_variant(v)
+        if parent is None and not Path(v["init"]).is_file():
+            raise _fail(source, text, ["variants", name, "init"],
+                        f"{v['init']}: no such file (an architecture yaml such as models/yolov8n.yaml, a .pt "
+                        "checkpoint, or results/models/<variant> to warm-start)")
         if parent is not None and parent not in variants:
             raise _fail(source, text, ["variants", name, "init"], f"warm-starts from unknown variant {parent!r}")
         seen, cur = {name}, parent
@@ -165,13 +200,7 @@ def _check_references(params: dict, source: str, text: str) -> None:
         if max(p["severities"]) > len(ladder):
             raise _fail(source, text, ["perturbations", name, "severities"],
                         f"severity {max(p['severities'])} is beyond the ladder of {len(ladder)} levels")
-    source_path = params["dataset"]["source"]
-    if source_path != "synthetic":
-        resolved = Path(source_path).resolve()
-        for outputs in (paths.CLEAN.parent, paths.CHECK.parent):  # data/ and results/: what the stages write
-            if resolved.is_relative_to(outputs.resolve()):
-                raise _fail(source, text, ["dataset", "source"], f"{source_path} is inside the project's own outputs "
-                            f"({outputs}/, rewritten by the run); point it at the original dataset")
+    _check_dataset(params, source, text)
     zones = params["compare"]["zones"]
     if zones["yellow"] >= zones["red"]:
         raise _fail(source, text, ["compare", "zones"], "yellow must be below red")

@@ -84,8 +84,13 @@ def use_threads(threads: int | None = None) -> int:
     return threads
 
 
+class DeviceError(ValueError):
+    """A device this machine does not have; the message is one line naming the key."""
+
+
 def resolve_device(requested: str) -> str:
-    """Map `auto` to CUDA when present, else CPU; a CUDA request with no CUDA is an error, never a fallback."""
+    """Map `auto` to CUDA when present, else CPU; a CUDA request with no CUDA, or for a device index the
+    machine lacks, is an error, never a fallback."""
     import torch
 
     requested = str(requested)
@@ -94,8 +99,13 @@ def resolve_device(requested: str) -> str:
     if requested == "cpu":
         return "cpu"
     if not torch.cuda.is_available():
-        raise RuntimeError(f"device: {requested!r} was requested but CUDA is not available on this machine")
-    return "0" if requested == "cuda" else requested.removeprefix("cuda:")
+        raise DeviceError(f"params.yaml: device: {requested!r} was requested but CUDA is not available on this "
+                          "machine")
+    index = "0" if requested == "cuda" else requested.removeprefix("cuda:")
+    if int(index) >= (count := torch.cuda.device_count()):
+        raise DeviceError(f"params.yaml: device: {requested!r}: this machine has {count} CUDA device(s), "
+                          f"cuda:0 to cuda:{count - 1}")
+    return index
 
 
 def derive_seed(seed: int, *parts: object) -> int:
