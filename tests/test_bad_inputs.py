@@ -268,16 +268,49 @@ def test_two_images_with_one_id_in_a_split(project, second):
         call(params, "check")
 
 
-def test_orphan_label_files_are_reported(project, capsys):
+def test_files_left_behind_are_reported(project, capsys):
+    """A label file without an image, and a file in an images folder no image reader takes (a GIF:
+    Ultralytics does not read it either), are reported and not copied."""
     root, params = project
     (root / "user/labels/val/ghost.txt").write_text("0 0.5 0.5 0.1 0.1\n")
+    (root / "user/images/val/anim.gif").write_bytes(b"GIF89a")
     call(params, "prepare")
     import json
 
-    orphans = json.loads((root / "data/clean/provenance.json").read_text())["labels_without_image"]
-    assert orphans == [str(root / "user/labels/val/ghost.txt")]
-    assert f"warning: {orphans[0]}: label file without an image" in capsys.readouterr().err
+    orphans = json.loads((root / "data/clean/provenance.json").read_text())["not_copied"]
+    assert orphans == [str(root / "user/images/val/anim.gif"), str(root / "user/labels/val/ghost.txt")]
+    err = capsys.readouterr().err
+    assert f"warning: {orphans[1]}: label file without an image, not copied" in err
+    assert f"warning: {orphans[0]}: not an image Ultralytics reads, not copied" in err
     assert not (root / "data/clean/labels/val/ghost.txt").exists()
+    assert not (root / "data/clean/images/val/anim.gif").exists()
+
+
+def test_a_label_error_found_by_check_names_the_user_s_file_not_its_copy(project):
+    root, params = project
+    (root / "user/labels/test/test_00000.txt").write_text("9 0.5 0.5 0.1 0.1\n")
+    call(params, "prepare")
+    with pytest.raises(datasets.DatasetError) as e:
+        call(params, "check")
+    assert str(e.value) == f"{root / 'user/labels/test/test_00000.txt'}:1: class 9 but the data yaml names 4 classes"
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"0 0.5 0.5 0.1 0.1 \xe9\n", "test_00000.txt: not UTF-8 text (byte b'\\xe9' at offset 18)"),
+])
+def test_a_label_file_that_is_not_text_is_one_line_naming_it(project, content, words):
+    root, params = project
+    (root / "user/labels/test/test_00000.txt").write_bytes(content)
+    with pytest.raises(datasets.DatasetError) as e:
+        call(params, "prepare")
+    assert str(e.value).endswith(words), str(e.value)
+
+
+def test_nc_that_disagrees_with_names_is_refused(project):
+    root, params = project
+    data = root / "user/data.yaml"
+    data.write_text(data.read_text() + "nc: 2\n")
+    _prepare_fails(root, params, "data.yaml: nc: 2, but names lists 4 classes")
 
 
 def test_an_unexpected_error_ends_in_one_line_naming_the_stage(project):

@@ -25,6 +25,7 @@ from PIL import Image
 from augaudit import yamlfile
 from augaudit.files import sha256_bytes, sha256_file, write_text
 
+SOURCES = "sources.json"  # in a copied dataset: each split's images folder in the user's dataset
 IMAGE_SUFFIXES = (".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 
 
@@ -61,6 +62,8 @@ def read_data_yaml(path: str | Path) -> dict:
     if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
         raise DatasetError(f"{path}: names: expected a list of class names or a mapping 0..n-1 -> name, "
                            f"got {names!r}"[:300])
+    if "nc" in data and data["nc"] != len(names):  # Ultralytics refuses the pair too
+        raise DatasetError(f"{path}: nc: {data['nc']!r}, but names lists {len(names)} classes")
     splits = {}
     for split in ("train", "val", "test"):
         if data.get(split):
@@ -105,7 +108,12 @@ def read_labels(path: Path) -> np.ndarray:
     if not path.exists():
         return np.zeros((0, 5))
     rows = []
-    for n, line in enumerate(path.read_text().splitlines(), start=1):
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError as e:
+        raise DatasetError(f"{path}: not UTF-8 text (byte {e.object[e.start:e.start + 1]!r} at offset {e.start})") \
+            from None
+    for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         fields = line.split()
@@ -127,13 +135,16 @@ def format_labels(labels: np.ndarray) -> str:
 
 def copy_dataset(data_yaml: str | Path, out: Path) -> list[str]:
     """Copy a user's YOLO dataset into the standard layout (labels travel with their images); return
-    the label files that have no image (not copied: nothing would be scored against them)."""
+    the files left behind: label files that have no image (nothing would be scored against them) and
+    files in an images folder that are no image Ultralytics reads (a .gif, a .txt)."""
     info = read_data_yaml(data_yaml)
     orphans = []
     for split, images_dir in info["splits"].items():
         if not images_dir.is_dir():
             raise DatasetError(f"{data_yaml}: split {split!r} folder {images_dir} does not exist")
         images = list_images(images_dir)
+        orphans += sorted(str(p) for p in images_dir.rglob("*") if p.is_file() and p.suffix.lower() not in
+                          IMAGE_SUFFIXES)
         labels_dir = label_path(images_dir / "x").parent
         if labels_dir.is_dir():
             stems = {label_path(image).with_suffix("") for image in images}
@@ -150,7 +161,21 @@ def copy_dataset(data_yaml: str | Path, out: Path) -> list[str]:
                 lab.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src_label, lab)
     write_data_yaml(out, info["names"], list(info["splits"]))
+    write_text(out / SOURCES, json.dumps({split: str(d) for split, d in info["splits"].items()}, indent=2) + "\n")
     return orphans
+
+
+def in_source(message: str, clean: Path) -> str:
+    """A message about files of the clean copy, naming the user's own files instead (copy_dataset's
+    record of where each split came from), so that the file named is the one to fix."""
+    record = clean / SOURCES
+    if not record.is_file():
+        return message
+    for split, images_dir in json.loads(record.read_text()).items():
+        for kind, source in (("images", Path(images_dir)), ("labels", label_path(Path(images_dir) / "x").parent)):
+            message = message.replace(f"{(clean / kind / split).resolve()}/", f"{source}/")
+            message = message.replace(f"{clean / kind / split}/", f"{source}/")
+    return message
 
 
 # ---------------------------------------------------------------- a user's dataset as the engines see it

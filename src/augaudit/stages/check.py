@@ -84,8 +84,11 @@ def _line_of(label: Path, row: int) -> int:
 
 def run(params: dict) -> Path:
     info = datasets.read_data_yaml(CLEAN / "data.yaml")
-    report = {"names": info["names"], "splits": {split: check_split(folder, len(info["names"]))
-                                                  for split, folder in info["splits"].items()}}
+    try:
+        report = {"names": info["names"], "splits": {split: check_split(folder, len(info["names"]))
+                                                      for split, folder in info["splits"].items()}}
+    except datasets.DatasetError as e:  # name the user's file, not its copy
+        raise datasets.DatasetError(datasets.in_source(str(e), CLEAN)) from None
     for split, summary in report["splits"].items():  # unlabeled: scoring against labels refuses it (score)
         summary["labels_folder"] = (CLEAN / "labels" / split).is_dir()
         if summary["labels_folder"] and summary["images"] and not summary["boxes_per_class"]:

@@ -26,11 +26,13 @@ def run(params: dict) -> Path:
         else:
             orphans = datasets.copy_dataset(source, tmp)
             inputs = {"dataset": Path(source).parent}
-            for label in orphans:  # reported, not fatal: a stray file is not a wrong label
-                print(f"warning: {label}: label file without an image, not copied", file=sys.stderr)
+            for path in orphans:  # reported, not fatal: a stray file is not a wrong label
+                what = "label file without an image" if path.endswith(".txt") and "labels" in Path(path).parts \
+                    else "not an image Ultralytics reads"
+                print(f"warning: {path}: {what}, not copied", file=sys.stderr)
         split = params["dataset"]["eval_split"]
         if not (tmp / "images" / split).is_dir():
             raise datasets.DatasetError(f"{source}: dataset.eval_split {split!r} has no images")
         provenance.write(tmp, "prepare", inputs, stageparams.stage_params(params, "prepare"), params["seed"],
-                         extra={"labels_without_image": orphans})
+                         extra={"not_copied": orphans})
     return CLEAN
