@@ -404,12 +404,28 @@ def test_an_output_folder_the_system_refuses_is_one_line_naming_it(project, bloc
     assert not [p for p in root.rglob("*") if ".old-" in p.name or p.name.endswith(".tmp")]
 
 
+def test_a_file_where_the_data_folder_goes_is_one_line_naming_it(project):
+    root, params = project
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    (root / "data").write_text("not a folder")
+    result = subprocess.run([sys.executable, str(ROOT / "scripts/prepare.py")], capture_output=True, text=True,
+                            cwd=root)
+    assert result.returncode == 1 and result.stderr == "error: data: a file where a folder is needed; move it away\n"
+
+
+def test_a_subcommand_s_operating_system_error_is_one_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "augaudit.command", "catalogue-sheet", "--out",
+                             str(tmp_path / "missing" / "x.png")], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 1 and result.stderr == f"error: {tmp_path / 'missing' / 'x.png'}: No such file or " \
+        "directory\n", result.stderr
+
+
 def test_a_split_whose_label_files_hold_no_box_is_refused_by_check(project):
     """Scored against empty labels, every image would have nothing to break: risk 0.0 % that looks finished."""
     root, params = project
     for label in (root / "user/labels/test").glob("*.txt"):
         label.write_text("")
-    _check_fails(root, params, "data/clean/labels/test: 2 images and not one box in their label files")
+    _check_fails(root, params, f"{root / 'user/labels/test'}: 2 images and not one box in their label files")
 
 
 def test_a_batch_larger_than_the_train_split_is_refused_before_training(project):

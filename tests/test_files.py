@@ -74,3 +74,22 @@ def test_two_writers_at_once_both_finish_and_leave_one_whole_output(tmp_path):
     who = (out / "who.txt").read_text()
     assert who in {"a", "b"} and {(out / f"{i}.txt").read_text() for i in range(50)} == {who}
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+@pytest.mark.parametrize("kind", ["file", "link"])
+def test_an_output_where_a_file_or_link_stood_leaves_nothing_behind(tmp_path, kind):
+    """A file (or a link) named like the output is replaced by the output folder; what was parked is
+    removed whatever it was, and so is a file a dead writer parked."""
+    out = tmp_path / "out"
+    if kind == "file":
+        out.write_text("in the way")
+    else:
+        (tmp_path / "elsewhere").mkdir()
+        out.symlink_to(tmp_path / "elsewhere")
+    from conftest import dead_pid
+
+    (tmp_path / f".out.old-{dead_pid()}.abcdefgh").write_text("parked by a killed writer")
+    with atomic_dir(out) as tmp:
+        (tmp / "a.txt").write_text("done")
+    assert (out / "a.txt").read_text() == "done" and not out.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out"] + (["elsewhere"] if kind == "link" else []))

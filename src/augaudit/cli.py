@@ -47,7 +47,7 @@ def main(args: argparse.Namespace, run: Callable[[dict], object], name: str | No
             _exit_now()
     # OSError: permission, not-a-directory, name too long...
     except (paramsfile.ParamsError, DatasetError, runtime.DeviceError, OSError) as e:
-        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
+        print(f"error: {error_line(e)}", file=sys.stderr)
         sys.exit(1)
     except Exception as e:  # a bug or an input no check foresaw: say where, keep the traceback for the log
         traceback.print_exc()
@@ -56,6 +56,17 @@ def main(args: argparse.Namespace, run: Callable[[dict], object], name: str | No
         print(f"error: {stage} {item}: unexpected {type(e).__name__}: {' '.join(str(e).split())[:300]} "
               "(traceback above)", file=sys.stderr)
         sys.exit(1)
+
+
+def error_line(e: BaseException) -> str:
+    """An expected error as one line; an operating-system error as `path: what` (not `[Errno 2] ...`)."""
+    if isinstance(e, FileExistsError) and e.filename is not None and not Path(e.filename).is_dir():
+        text = f"{e.filename}: a file where a folder is needed; move it away"
+    elif isinstance(e, OSError) and e.filename is not None:
+        text = f"{e.filename}: {e.strerror or e}" + (f" (to {e.filename2})" if e.filename2 else "")
+    else:
+        text = str(e)
+    return " ".join(text.split())
 
 
 def _exit_now() -> None:

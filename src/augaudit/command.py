@@ -37,7 +37,13 @@ def main(argv: list[str] | None = None) -> int:
             mod.add_arguments(q)
             q.set_defaults(command=mod.command)
     args = p.parse_args(argv)
-    return int(args.command(args) or 0)
+    try:
+        return int(args.command(args) or 0)
+    except OSError as e:  # a path that is missing, not writable, a file where a folder is needed...
+        from augaudit.cli import error_line
+
+        print(f"error: {error_line(e)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -173,8 +174,8 @@ def in_source(message: str, clean: Path) -> str:
         return message
     for split, images_dir in json.loads(record.read_text()).items():
         for kind, source in (("images", Path(images_dir)), ("labels", label_path(Path(images_dir) / "x").parent)):
-            message = message.replace(f"{(clean / kind / split).resolve()}/", f"{source}/")
-            message = message.replace(f"{clean / kind / split}/", f"{source}/")
+            for copy in (str((clean / kind / split).resolve()), str(clean / kind / split)):
+                message = re.sub(rf"{re.escape(copy)}(?=[/:])", str(source).replace("\\", "/"), message)
     return message
 
 

@@ -84,7 +84,7 @@ def _stale_siblings(final: Path) -> list[Path]:
     stale = []
     for p in final.parent.iterdir():
         m = pattern.fullmatch(p.name)
-        if m and p.is_dir() and not p.is_symlink():
+        if m:
             pid = m.group(1) or m.group(2)
             if pid is None or not _alive(int(pid)):
                 stale.append(p)
@@ -102,7 +102,7 @@ def atomic_dir(final: str | Path) -> Iterator[Path]:
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     for stale in _stale_siblings(final):
-        shutil.rmtree(stale, ignore_errors=True)
+        _remove(stale)
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.{os.getpid()}.", suffix=".tmp"))
     tmp.chmod(0o777 & ~_umask())
     try:
@@ -120,8 +120,17 @@ def atomic_dir(final: str | Path) -> Iterator[Path]:
         except OSError as e:
             if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
                 raise
-        shutil.rmtree(old, ignore_errors=True)
-    shutil.rmtree(old, ignore_errors=True)
+        _remove(old)
+    _remove(old)
+
+
+def _remove(path: Path) -> None:
+    """Remove what was parked: usually a folder, a file or a link where one stood in the output's way."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 def sha256_file(path: str | Path) -> str:

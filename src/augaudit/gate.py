@@ -168,7 +168,9 @@ def command(args: argparse.Namespace) -> int:
         baseline = load_baseline(args.baseline, args.baseline_rev, args.metrics)
         rows = compare(current, baseline, args.tolerance, args.alpha)
     except Exception as e:  # missing file, bad JSON, unknown revision, runs not comparable: say which
-        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
+        from augaudit.cli import error_line
+
+        print(f"error: {error_line(e)}", file=sys.stderr)
         return 2
     print(format_table(rows))
     regressed = [r for r in rows if r["status"] == "REGRESSED"]

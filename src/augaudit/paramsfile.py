@@ -215,7 +215,7 @@ def load(path: str | Path = "params.yaml", cache: Path | None = None) -> dict:
     """
     path = Path(path)
     if not path.is_file():
-        raise ParamsError(f"{path}: params file not found")
+        raise ParamsError(f"{path}: {'a folder, not a params file' if path.is_dir() else 'params file not found'}")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:

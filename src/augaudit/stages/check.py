@@ -92,10 +92,10 @@ def run(params: dict) -> Path:
     for split, summary in report["splits"].items():  # unlabeled: scoring against labels refuses it (score)
         summary["labels_folder"] = (CLEAN / "labels" / split).is_dir()
         if summary["labels_folder"] and summary["images"] and not summary["boxes_per_class"]:
-            raise datasets.DatasetError(
+            raise datasets.DatasetError(datasets.in_source(
                 f"{CLEAN / 'labels' / split}: {summary['images']} images and not one box in their label files: "
                 "training on it learns nothing and scoring against it finds nothing to break; label it, or (an "
-                "evaluated split) remove its labels folder and score label-free (score.reference: predictions)")
+                "evaluated split) remove its labels folder and score label-free (score.reference: predictions)", CLEAN))
     with atomic_dir(CHECK) as tmp:
         write_json(tmp / "data_check.json", report)
         provenance.write(tmp, "check", {"data": CLEAN}, stageparams.stage_params(params, "check"), None)
