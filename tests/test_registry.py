@@ -105,3 +105,26 @@ def test_selections_keep_params_order_and_drop_emptied_sections():
     assert list(stageparams._select(params["v"], ("c", "a", "b", "-a.replicates"))) == ["b", "c"]
     assert stageparams._select(params["v"], ("-z",)) == {"b": 1, "a": {"replicates": 3}, "c": 2}
     assert params["v"]["a"] == {"replicates": 3}  # the params themselves are untouched
+
+
+def _described(stage: str) -> str:
+    """A stage's PARAMS as the README's stage table writes them."""
+    out = []
+    for key, selection in stages.declaration(stage).params:
+        key = key.replace("{variant}", "<v>").replace("{perturbation}", "<p>").replace("{recipe}", "<its recipe>")
+        keep = [s for s in selection if not s.startswith("-")]
+        drop = [s[1:] for s in selection if s.startswith("-")]
+        text = f"`{key}`"
+        if keep:
+            text += ": " + ", ".join(f"`{k}`" for k in keep)
+        if drop:
+            text += " without " + ", ".join(f"`{k}`" for k in drop)
+        out.append(text)
+    return "; ".join(out) or "—"
+
+
+@pytest.mark.parametrize("stage", stages.names())
+def test_the_readme_s_stage_table_says_what_each_stage_declares(stage):
+    rows = dict(re.findall(r"^\| (\w+) \| (.*?) \| `workflow/rules/", (ROOT / "README.md").read_text(), re.MULTILINE))
+    assert rows.get(stage, "").split(" (")[0] == _described(stage), \
+        f"README.md's stage table: the row of {stage} should begin | {stage} | {_described(stage)}"
