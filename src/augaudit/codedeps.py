@@ -1,9 +1,9 @@
 """Each stage's code, computed from the imports: its entry script, its stage module and every augaudit
 module that imports, directly or not (lazy imports included), and the templates (src/augaudit/templates/
-*.j2) a module names. Snakemake's rules take their code inputs
-from here at parse time; dvc.yaml lists the same files, written by `make dvc.yaml` (augaudit.dvcfile;
-tests/test_graph.py fails when it is out of date). Only the source's syntax trees are read: nothing is
-imported, so planning stays fast.
+*.j2) a module names, and the declarations of other stages it reads (`declarations`). Snakemake's rules
+take their code inputs from here at parse time; dvc.yaml lists the same files, written by `make
+dvc.yaml` (augaudit.dvcfile; tests/test_graph.py fails when it is out of date). Only the source's syntax
+trees are read: nothing is imported, so planning stays fast.
 
 The entry script's own imports (argument parsing, params validation) are not followed: they decide
 whether a stage runs, not what it computes, so editing them re-runs nothing.
@@ -46,6 +46,20 @@ def imports(package: Path, path: Path) -> frozenset[Path]:
     return frozenset(found)
 
 
+@cache
+def declarations(package: Path, path: Path) -> frozenset[Path]:
+    """The other stage modules whose declared PARAMS one file reads (`stage_params(params, "train", ...)`:
+    scope writes what train declares); their declarations, not their code, so their imports are not
+    followed."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == \
+                "stage_params" and len(node.args) > 1 and isinstance(node.args[1], ast.Constant):
+            if (declared := package / "stages" / f"{node.args[1].value}.py").is_file():
+                found.add(declared)
+    return frozenset(found)
+
+
 def code_files(stage: str, root: str | Path = ".") -> list[str]:
     """scripts/<stage>.py and every augaudit source file its stage module runs, relative to `root`
     (the project folder the engine runs in)."""
@@ -57,4 +71,5 @@ def code_files(stage: str, root: str | Path = ".") -> list[str]:
         if path not in seen:
             seen.add(path)
             todo += imports(package, path) if path.suffix == ".py" else []
+    seen |= {d for path in list(seen) if path.suffix == ".py" for d in declarations(package, path)}
     return [f"scripts/{stage}.py", *sorted(p.relative_to(root).as_posix() for p in seen)]
