@@ -1,9 +1,9 @@
 """What each stage reads of params.yaml, and the per-variant settings it resolves to.
 
-`stage_params` is a stage's scope for one job: the keys its PARAMS declare (augaudit.stages, the
-registry), recorded in provenance and used as Snakemake's rerun trigger (dvc.yaml lists the same keys,
-written by `make dvc.yaml`, except train's, which reach DVC through the scope stage's file: see
-augaudit.stages.scope). `call` runs a stage as its entry point does: on `scoped` params, those keys alone, so
+`stage_params` is what one job of a stage reads: the keys its PARAMS declare (augaudit.stages, the
+registry), recorded in provenance, used as Snakemake's rerun trigger and listed in dvc.yaml's `params:`
+by `make dvc.yaml` (except train's, which reach DVC through the scope stage's file: see
+augaudit.stages.scope). `call` runs a stage as its entry point does: on those keys alone (`scoped`), so
 a read of any other key is a KeyError, plus the model layout the DAG decided (which replicates,
 warm-started from what). Stage modules import only this module of the params handling, so editing
 validation (augaudit.paramsfile) re-runs nothing.
