@@ -490,3 +490,20 @@ def test_first_divergence_reads_every_loss_column(tmp_path):
     assert training.first_divergence(csv) == (2, "val/cls_loss")  # mAP NaN is not a loss
     csv.write_text("epoch,train/box_loss\n1,2.0\n2,1.0\n")
     assert training.first_divergence(csv) is None
+
+
+def test_a_checkpoint_evaluated_as_it_is_must_detect_the_dataset_s_classes(project):
+    """A COCO-style checkpoint (80 classes) evaluated on a 4-class dataset would score its class 0 as the
+    labels' class 0: refused before anything is written, naming the key and the first differing class."""
+    import torch
+    from ultralytics import YOLO
+
+    root, params = project
+    model = YOLO(str(ROOT / "models/yolov8n.yaml")).model  # 80 classes
+    torch.save({"model": model}, root / "coco.pt")
+    params["variants"] = {"ckpt": {"init": "coco.pt", "recipe": "none", "evaluate_only": True}}
+    call(params, "prepare")
+    with pytest.raises(datasets.DatasetError, match=r"^params.yaml: variants.ckpt.init: coco.pt detects 80 classes "
+                       r"and the dataset has 4; class 0 is '.*' in the checkpoint and 'circle' in the data yaml"):
+        call(params, "train", variant="ckpt")
+    assert not (root / "results").exists()

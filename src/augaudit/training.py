@@ -23,16 +23,19 @@ class Diverged(DatasetError):
     save a normal-looking checkpoint)."""
 
 
-def check_checkpoint(path: str | Path, key: str) -> None:
-    """A `.pt` file Ultralytics can load, or a one-line error naming the key and the file (a text file,
-    a truncated download and a plain PyTorch state dict all fail deep inside Ultralytics otherwise)."""
+def check_checkpoint(path: str | Path, key: str) -> list[str]:
+    """The class names of a `.pt` file Ultralytics can load, or a one-line error naming the key and the
+    file (a text file, a truncated download and a plain PyTorch state dict all fail deep inside
+    Ultralytics otherwise)."""
     from ultralytics.nn.tasks import load_checkpoint
 
     try:
-        load_checkpoint(str(path), device="cpu")
+        model, _ = load_checkpoint(str(path), device="cpu")
+        names = model.names
     except Exception as e:  # whatever unpickling or Ultralytics raises: the file is the culprit
         raise DatasetError(f"params.yaml: {key}: {path} is not a checkpoint Ultralytics can load "
                            f"({type(e).__name__}: {' '.join(str(e).split())[:200]})") from None
+    return [names[i] for i in sorted(names)] if isinstance(names, dict) else list(names)
 
 
 def first_divergence(results_csv: Path) -> tuple[int, str] | None:

@@ -46,7 +46,9 @@ def run(params: dict, variant: str, inits: dict[str, str], replicate: str | None
         if init.endswith(".pt") and not Path(init).is_file():
             raise FileNotFoundError(f"params.yaml: variants.{variant}.init: checkpoint {init} does not exist")
         if init.endswith(".pt"):
-            training.check_checkpoint(init, f"variants.{variant}.init")
+            classes = training.check_checkpoint(init, f"variants.{variant}.init")
+            if params["variants"][variant].get("evaluate_only"):
+                same_classes(classes, variant, init)
     if not params["variants"][variant].get("evaluate_only"):
         trainable(params, variant)
     out = paths.model_dir(variant, replicate)
@@ -58,6 +60,20 @@ def run(params: dict, variant: str, inits: dict[str, str], replicate: str | None
                 raise training.Diverged(f"variants.{variant} replicate {name}: {e}; no model kept (a smaller "
                                         "lr0, or a batch closer to nbs, usually trains)") from None
     return out
+
+
+def same_classes(classes: list[str], variant: str, init: str) -> None:
+    """A checkpoint evaluated as it is must detect the dataset's classes, in its order: its class ids are
+    compared with the labels' (a COCO model on other classes would score its `person` as class 0)."""
+    names = datasets.read_data_yaml(paths.CLEAN / "data.yaml")["names"]
+    if classes != names:
+        at = next((i for i, (a, b) in enumerate(zip(classes, names, strict=False)) if a != b),
+                  min(len(classes), len(names)))
+        raise datasets.DatasetError(
+            f"params.yaml: variants.{variant}.init: {init} detects {len(classes)} classes and the dataset has "
+            f"{len(names)}; class {at} is {classes[at] if at < len(classes) else 'missing'!r} in the checkpoint "
+            f"and {names[at] if at < len(names) else 'missing'!r} in the data yaml: evaluate it on data with its "
+            "classes, or fine-tune it (drop evaluate_only)")
 
 
 def trainable(params: dict, variant: str) -> None:
