@@ -37,6 +37,19 @@ def dvc(project: Path, *args: str) -> None:
     subprocess.run(["dvc", *args], cwd=project, check=True, capture_output=True, env=env)
 
 
+def dvc_project(project: Path, source: str) -> Path:
+    """A git + DVC project with one stage depending on what prepare reads of `source` (as
+    `make dvc.yaml` lists it; nothing for synthetic)."""
+    project.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    dvc(project, "init", "-q")
+    deps = dvcfile.source_deps({"dataset": {"source": source}}, project)
+    listed = "    deps:\n" + "".join(f"      - {d}\n" for d in deps) if deps else ""
+    (project / "dvc.yaml").write_text(f"stages:\n  prepare:\n    cmd: echo done > out.txt\n{listed}"
+                                      "    outs:\n      - out.txt\n")
+    return project
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--images", type=int, default=5000)
@@ -62,21 +75,10 @@ def main() -> None:
               f"warm no-op median of 5 {statistics.median(warm):.3f} s (max {max(warm):.3f}); "
               f"after one label edited {edited:.3f} s")
 
-        project = Path(tmp) / "project"
-        project.mkdir()
-        subprocess.run(["git", "init", "-q"], cwd=project, check=True)
-        dvc(project, "init", "-q")
-        deps = dvcfile.source_deps({"dataset": {"source": "../data/data.yaml"}}, project)
-        (project / "dvc.yaml").write_text("stages:\n  prepare:\n    cmd: echo done > out.txt\n    deps:\n"
-                                          + "".join(f"      - {d}\n" for d in deps) + "    outs:\n      - out.txt\n")
+        project = dvc_project(Path(tmp) / "project", "../data/data.yaml")
         first = timed(lambda: dvc(project, "repro", "-q"))
         status = [timed(lambda: dvc(project, "status")) for _ in range(5)]
-        empty = Path(tmp) / "empty"
-        empty.mkdir()
-        subprocess.run(["git", "init", "-q"], cwd=empty, check=True)
-        dvc(empty, "init", "-q")
-        (empty / "dvc.yaml").write_text("stages:\n  prepare:\n    cmd: echo done > out.txt\n"
-                                        "    outs:\n      - out.txt\n")
+        empty = dvc_project(Path(tmp) / "empty", "synthetic")
         dvc(empty, "repro", "-q")
         baseline = [timed(lambda: dvc(empty, "status")) for _ in range(5)]
         label.write_text(label.read_text() + "0 0.5 0.5 0.1 0.1\n")

@@ -278,10 +278,11 @@ def test_files_left_behind_are_reported(project, capsys):
     import json
 
     orphans = json.loads((root / "data/clean/provenance.json").read_text())["not_copied"]
-    assert orphans == [str(root / "user/images/val/anim.gif"), str(root / "user/labels/val/ghost.txt")]
+    gif, ghost = str(root / "user/images/val/anim.gif"), str(root / "user/labels/val/ghost.txt")
+    assert orphans == {gif: "not an image Ultralytics reads", ghost: "label file without an image"}
     err = capsys.readouterr().err
-    assert f"warning: {orphans[1]}: label file without an image, not copied" in err
-    assert f"warning: {orphans[0]}: not an image Ultralytics reads, not copied" in err
+    assert f"warning: {ghost}: label file without an image, not copied" in err
+    assert f"warning: {gif}: not an image Ultralytics reads, not copied" in err
     assert not (root / "data/clean/labels/val/ghost.txt").exists()
     assert not (root / "data/clean/images/val/anim.gif").exists()
 

@@ -593,7 +593,7 @@ def test_a_stage_depends_on_the_templates_its_modules_render():
     assert not any(f.endswith(".j2") for f in codedeps.code_files("compare", ROOT))
 
 
-def test_a_stage_that_reads_another_stage_s_declaration_depends_on_it_and_not_on_its_code(tmp_path):
+def test_a_stage_that_reads_another_stage_s_declaration_depends_on_it_and_not_on_its_code():
     """scope writes the params train declares: editing train's PARAMS must re-run scope, while train's
     own imports (training, recipes...) stay out of scope's code."""
     scope = codedeps.code_files("scope", ROOT)

@@ -28,10 +28,16 @@ def _module_file(package: Path, name: str) -> Path | None:
 
 
 @cache
+def _nodes(path: Path) -> tuple[ast.AST, ...]:
+    """Every node of a source file's syntax tree, parsed once for `imports` and `declarations`."""
+    return tuple(ast.walk(ast.parse(path.read_text(), str(path))))
+
+
+@cache
 def imports(package: Path, path: Path) -> frozenset[Path]:
     """The augaudit files one file imports, anywhere in it."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in _nodes(path):
         names = []
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
@@ -52,7 +58,7 @@ def declarations(package: Path, path: Path) -> frozenset[Path]:
     scope writes what train declares); their declarations, not their code, so their imports are not
     followed."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in _nodes(path):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == \
                 "stage_params" and len(node.args) > 1 and isinstance(node.args[1], ast.Constant):
             if (declared := package / "stages" / f"{node.args[1].value}.py").is_file():

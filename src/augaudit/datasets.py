@@ -134,22 +134,23 @@ def format_labels(labels: np.ndarray) -> str:
     return "".join(f"{int(c)} {x:.6f} {y:.6f} {w:.6f} {h:.6f}\n" for c, x, y, w, h in labels)
 
 
-def copy_dataset(data_yaml: str | Path, out: Path) -> list[str]:
+def copy_dataset(data_yaml: str | Path, out: Path) -> dict[str, str]:
     """Copy a user's YOLO dataset into the standard layout (labels travel with their images); return
-    the files left behind: label files that have no image (nothing would be scored against them) and
-    files in an images folder that are no image Ultralytics reads (a .gif, a .txt)."""
+    the files left behind, each with why: label files that have no image (nothing would be scored
+    against them) and files in an images folder that are no image Ultralytics reads (a .gif, a .txt)."""
     info = read_data_yaml(data_yaml)
-    orphans = []
+    orphans = {}
     for split, images_dir in info["splits"].items():
         if not images_dir.is_dir():
             raise DatasetError(f"{data_yaml}: split {split!r} folder {images_dir} does not exist")
         images = list_images(images_dir)
-        orphans += sorted(str(p) for p in images_dir.rglob("*") if p.is_file() and p.suffix.lower() not in
-                          IMAGE_SUFFIXES)
+        orphans |= {str(p): "not an image Ultralytics reads" for p in sorted(images_dir.rglob("*"))
+                    if p.is_file() and p.suffix.lower() not in IMAGE_SUFFIXES}
         labels_dir = label_path(images_dir / "x").parent
         if labels_dir.is_dir():
             stems = {label_path(image).with_suffix("") for image in images}
-            orphans += sorted(str(p) for p in labels_dir.rglob("*.txt") if p.with_suffix("") not in stems)
+            orphans |= {str(p): "label file without an image" for p in sorted(labels_dir.rglob("*.txt"))
+                        if p.with_suffix("") not in stems}
         for image in images:
             rel = image.relative_to(images_dir)
             dst = out / "images" / split / rel
@@ -175,34 +176,35 @@ def in_source(message: str, clean: Path) -> str:
     for split, images_dir in json.loads(record.read_text()).items():
         for kind, source in (("images", Path(images_dir)), ("labels", label_path(Path(images_dir) / "x").parent)):
             for copy in (str((clean / kind / split).resolve()), str(clean / kind / split)):
-                message = re.sub(rf"{re.escape(copy)}(?=[/:])", str(source).replace("\\", "/"), message)
+                message = re.sub(rf"{re.escape(copy)}(?=[/:])", lambda _, s=str(source): s, message)
     return message
 
 
 # ---------------------------------------------------------------- a user's dataset as the engines see it
 
-def source_files(data_yaml: str | Path) -> list[Path]:
-    """Every file `copy_dataset` reads of a user's dataset: the data yaml, and per split that exists its
-    images and the label files beside them (wherever the yaml's `path:` leads)."""
-    data_yaml = Path(data_yaml)
-    files = [data_yaml]
+def _source_dirs(data_yaml: str | Path) -> list[tuple[Path, Path | None]]:
+    """Each split's images folder that exists and its labels folder (None where it has none)."""
+    pairs = []
     for images_dir in read_data_yaml(data_yaml)["splits"].values():
-        if images_dir.is_dir():
-            files += list_images(images_dir)
-            labels_dir = label_path(images_dir / "x").parent
-            if labels_dir.is_dir():
-                files += sorted(labels_dir.rglob("*.txt"))
+        labels_dir = label_path(images_dir / "x").parent
+        if images_dir.is_dir() and images_dir not in [i for i, _ in pairs]:
+            pairs.append((images_dir, labels_dir if labels_dir.is_dir() else None))
+    return pairs
+
+
+def source_files(data_yaml: str | Path) -> list[Path]:
+    """Every file `copy_dataset` reads of a user's dataset: the data yaml, and per split its images and
+    the label files beside them (wherever the yaml's `path:` leads)."""
+    files = [Path(data_yaml)]
+    for images_dir, labels_dir in _source_dirs(data_yaml):
+        files += list_images(images_dir) + (sorted(labels_dir.rglob("*.txt")) if labels_dir else [])
     return files
 
 
 def source_folders(data_yaml: str | Path) -> list[Path]:
     """The data yaml and the folders `copy_dataset` reads (each split's images and labels): what
     dvc.yaml's prepare depends on, so that DVC hashes them by content."""
-    out = [Path(data_yaml)]
-    for images_dir in read_data_yaml(data_yaml)["splits"].values():
-        labels_dir = label_path(images_dir / "x").parent
-        out += [d for d in (images_dir, labels_dir) if d.is_dir() and d not in out]
-    return out
+    return [Path(data_yaml), *(d for pair in _source_dirs(data_yaml) for d in pair if d is not None)]
 
 
 RACY_NS = 2_000_000_000  # a file modified this close to its hashing may change again within one mtime tick

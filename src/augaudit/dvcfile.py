@@ -123,7 +123,9 @@ def command(args: argparse.Namespace) -> int:
     try:
         want = render()
     except ValueError as e:  # a dataset that cannot be read, a stage dvc.yaml lacks
-        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
+        from augaudit.cli import error_line
+
+        print(f"error: {error_line(e)}", file=sys.stderr)
         return 1
     if DVC_YAML.read_text() == want:
         print(f"{DVC_YAML} is up to date")

@@ -75,16 +75,20 @@ def _select(value, selection: tuple[str, ...]):
     keep = [s for s in selection if not s.startswith("-")]
     out = copy.deepcopy({k: v for k, v in value.items() if k in keep} if keep else value)
     for dropped in (s[1:] for s in selection if s.startswith("-")):
-        *parents, last = dropped.split(".")
-        nodes = [out]
-        for name in parents:
-            nodes.append(nodes[-1].get(name) if isinstance(nodes[-1], dict) else None)
-        if isinstance(nodes[-1], dict):
-            nodes[-1].pop(last, None)
-            for parent, name, node in zip(reversed(nodes[:-1]), reversed(parents), reversed(nodes[1:]), strict=True):
-                if node == {}:  # a section left empty is not declared at all
-                    del parent[name]
+        _drop(out, dropped.split("."))
     return out
+
+
+def _drop(node, path: list[str]) -> None:
+    """Remove a dotted path where present; a section it leaves empty is not declared at all."""
+    head, *rest = path
+    if isinstance(node, dict) and head in node:
+        if rest:
+            _drop(node[head], rest)
+            if node[head] == {}:
+                del node[head]
+        else:
+            del node[head]
 
 
 def stage_params(params: dict, stage: str, **job: str) -> dict:

@@ -16,7 +16,7 @@ PARAMS = ("seed", "dataset")
 
 def run(params: dict) -> Path:
     source = params["dataset"]["source"]
-    orphans = []
+    orphans = {}
     with atomic_dir(CLEAN) as tmp:
         if source == "synthetic":
             s = params["dataset"]["synthetic"]
@@ -26,10 +26,8 @@ def run(params: dict) -> Path:
         else:
             orphans = datasets.copy_dataset(source, tmp)
             inputs = {"dataset": Path(source).parent}
-            for path in orphans:  # reported, not fatal: a stray file is not a wrong label
-                what = "label file without an image" if path.endswith(".txt") and "labels" in Path(path).parts \
-                    else "not an image Ultralytics reads"
-                print(f"warning: {path}: {what}, not copied", file=sys.stderr)
+            for path, why in orphans.items():  # reported, not fatal: a stray file is not a wrong label
+                print(f"warning: {path}: {why}, not copied", file=sys.stderr)
         split = params["dataset"]["eval_split"]
         if not (tmp / "images" / split).is_dir():
             raise datasets.DatasetError(f"{source}: dataset.eval_split {split!r} has no images")
